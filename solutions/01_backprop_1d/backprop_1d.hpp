@@ -1,0 +1,148 @@
+/// @file backprop_1d.hpp
+/// @brief Chapter 1: backpropagation by hand. First the scalar graph y = w x + b, L = (y - t)^2, then the
+/// same graph for a whole batch, Y = X W + b.
+///
+/// Each node of the graph has a forward function (inputs to output) and a backward function (the
+/// gradient of the loss with respect to the output, `dy`, to the gradients with respect to the inputs).
+/// The backward functions are the exercises; `scalar_graph_gradients()` shows how they chain.
+///
+/// Shape letters: N samples, D input features, M output features.
+#pragma once
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include "course/errors.hpp"
+#include "course/tensor.hpp"
+
+namespace course {
+
+// ---------------------------------------------------------------------------------------------------
+// Part 1: one sample, one feature. The graph is  x, w, b --(linear)--> y --(squared loss with t)--> L
+// ---------------------------------------------------------------------------------------------------
+
+/// @brief Forward pass of the linear node: \f$ y = w x + b \f$.
+inline real linear_scalar_forward(real x, real w, real b) { return w * x + b; }
+
+/// @brief Forward pass of the loss node: \f$ L = (y - t)^2 \f$, where t is the target.
+inline real squared_loss(real y, real t) { return (y - t) * (y - t); }
+
+/// @brief Backward pass of the loss node: \f$ \partial L / \partial y \f$ for \f$ L = (y - t)^2 \f$.
+///
+/// @param y  the prediction the forward pass produced
+/// @param t  the target
+/// @return   dy, the gradient of L with respect to y
+inline real squared_loss_backward(real y, real t) {
+    // TODO(ch01) begin: squared_loss_backward -- read README.md section 3
+    // forward was: L = (y - t)^2, so dL/dy = 2 (y - t)
+    return 2 * (y - t);
+    // TODO(ch01) end
+}
+
+/// @brief The gradients of the loss with respect to the three inputs of the linear node.
+struct LinearScalarGrads {
+    real dx;  ///< \f$ \partial L / \partial x \f$
+    real dw;  ///< \f$ \partial L / \partial w \f$
+    real db;  ///< \f$ \partial L / \partial b \f$
+};
+
+/// @brief Backward pass of the linear node \f$ y = w x + b \f$: upstream gradient times local derivative.
+///
+/// @param dy  the upstream gradient \f$ \partial L / \partial y \f$
+/// @param x   the input the forward pass saw
+/// @param w   the weight the forward pass saw
+/// @return    dx, dw and db by the chain rule
+inline LinearScalarGrads linear_scalar_backward(real dy, real x, real w) {
+    // TODO(ch01) begin: linear_scalar_backward -- read README.md section 3
+    // forward was: y = w * x + b; the local derivatives are dy/dx = w, dy/dw = x, dy/db = 1
+    return LinearScalarGrads{dy * w, dy * x, dy};
+    // TODO(ch01) end
+}
+
+/// @brief The whole scalar graph, forward and backward: what every later chapter does for bigger nodes.
+///
+/// @return the gradients of \f$ L = (w x + b - t)^2 \f$ with respect to x, w and b
+inline LinearScalarGrads scalar_graph_gradients(real x, real w, real b, real t) {
+    const real y = linear_scalar_forward(x, w, b);  // forward, from the input to the loss
+    const real dy = squared_loss_backward(y, t);    // backward starts at the loss ...
+    return linear_scalar_backward(dy, x, w);        // ... and flows back to every input
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Part 2: a batch. X (N, D), W (D, M), b (M), targets T (N, M); Y = X W + b; L = sum of (Y - T)^2
+// ---------------------------------------------------------------------------------------------------
+
+/// @brief Forward pass of the batched linear node: \f$ Y_{nm} = \sum_d X_{nd} W_{dm} + b_m \f$.
+///
+/// @param X  inputs, shape (N, D): one sample per row
+/// @param W  weights, shape (D, M)
+/// @param b  bias, shape (M): the same bias is added to every row
+/// @return   Y, shape (N, M)
+/// @throws ShapeError when the shapes do not fit together
+inline Tensor<2> linear_forward(const Tensor<2>& X, const Tensor<2>& W, const Tensor<1>& b) {
+    check_shape("linear_forward", "W", W, {{"D", X.shape(1)}, {"M"}});
+    check_shape("linear_forward", "b", b, {{"M", W.shape(1)}});
+    // TODO(ch01) begin: linear_forward -- read README.md section 4
+    // xt::linalg::dot is the matrix product; adding b (M) to an (N, M) matrix adds it to every row
+    return xt::linalg::dot(X, W) + b;
+    // TODO(ch01) end
+}
+
+/// @brief The batched squared loss: \f$ L = \sum_{n,m} (Y_{nm} - T_{nm})^2 \f$.
+///
+/// @param Y  predictions, shape (N, M)
+/// @param T  targets, shape (N, M)
+inline real squared_loss(const Tensor<2>& Y, const Tensor<2>& T) {
+    check_same_shape("squared_loss", "T", T, "Y", Y);
+    real loss = 0;
+    for (std::size_t i = 0; i < Y.size(); ++i) {
+        const real e = Y.data()[i] - T.data()[i];
+        loss += e * e;
+    }
+    return loss;
+}
+
+/// @brief Backward pass of the batched squared loss: \f$ dY_{nm} = \partial L / \partial Y_{nm} \f$.
+///
+/// @param Y  predictions, shape (N, M)
+/// @param T  targets, shape (N, M)
+/// @return   dY, shape (N, M)
+inline Tensor<2> squared_loss_backward(const Tensor<2>& Y, const Tensor<2>& T) {
+    check_same_shape("squared_loss_backward", "T", T, "Y", Y);
+    // TODO(ch01) begin: squared_loss_backward (batch) -- read README.md section 4
+    // each Y_nm appears in exactly one term of the sum, so dL/dY_nm = 2 (Y_nm - T_nm)
+    return 2 * (Y - T);
+    // TODO(ch01) end
+}
+
+/// @brief The gradients of the loss with respect to the inputs of the batched linear node.
+struct LinearGrads {
+    Tensor<2> dX;  ///< shape (N, D): \f$ \partial L / \partial X \f$
+    Tensor<2> dW;  ///< shape (D, M): \f$ \partial L / \partial W \f$
+    Tensor<1> db;  ///< shape (M):    \f$ \partial L / \partial b \f$
+};
+
+/// @brief Backward pass of the batched linear node \f$ Y = X W + b \f$.
+///
+/// @param dY  upstream gradient \f$ \partial L / \partial Y \f$, shape (N, M)
+/// @param X   the inputs the forward pass saw, shape (N, D)
+/// @param W   the weights the forward pass saw, shape (D, M)
+/// @return    dX (N, D), dW (D, M) and db (M)
+/// @throws ShapeError when the shapes do not fit together
+inline LinearGrads linear_backward(const Tensor<2>& dY, const Tensor<2>& X, const Tensor<2>& W) {
+    check_shape("linear_backward", "W", W, {{"D", X.shape(1)}, {"M"}});
+    check_shape("linear_backward", "dY", dY, {{"N", X.shape(0)}, {"M", W.shape(1)}});
+    // TODO(ch01) begin: linear_backward -- read README.md section 4
+    // forward was: Y_nm = sum_d X_nd W_dm + b_m
+    //   dW_dm = sum_n X_nd dY_nm   -> X^T dY
+    //   db_m  = sum_n dY_nm        -> b was added to every row, so its gradient sums over the rows
+    //   dX_nd = sum_m dY_nm W_dm   -> dY W^T
+    LinearGrads grads;
+    grads.dW = xt::linalg::dot(xt::transpose(X), dY);
+    grads.db = xt::sum(dY, {0});
+    grads.dX = xt::linalg::dot(dY, xt::transpose(W));
+    return grads;
+    // TODO(ch01) end
+}
+
+}  // namespace course

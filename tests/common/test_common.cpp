@@ -1,0 +1,173 @@
+// Tests of the given tools in common/: the gradient checker, the comparison helper, shape checks,
+// the TODO exception and the random generator. The chapters rely on these, so they must be able to fail.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include <xtensor-blas/xlinalg.hpp>
+
+#include "course/errors.hpp"
+#include "course/gradcheck.hpp"
+#include "course/random.hpp"
+
+using namespace course;
+
+namespace {
+
+// out = x W (x: (N, D), W: (D, M)); its correct backward pass is dW = x^T dout, dx = dout W^T.
+Tensor<2> matmul(const Tensor<2>& x, const Tensor<2>& W) { return xt::linalg::dot(x, W); }
+
+std::string report_of(const Comparison& c) {
+    std::ostringstream out;
+    out << c;
+    return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("numerical_gradient of the sum of squares is 2x", "[common]") {
+    Rng rng(1);
+    Tensor<3> x = randn<3>({2, 3, 4}, rng);
+    const Tensor<3> expected = 2.0 * x;
+    auto f = [&] { return xt::sum(x * x)(); };
+    const Tensor<3> numeric = numerical_gradient(f, x);
+    CHECK(check_gradient("d(sum x^2)/dx", expected, numeric));
+    const Tensor<3> x_after = 2.0 * x;
+    CHECK(check_close("x is restored after the check", x_after, expected, 0.0, 0.0));
+}
+
+TEST_CASE("numerical_derivative of a scalar function matches its derivative", "[common]") {
+    double w = 0.7;
+    auto f = [&] { return std::sin(w) * w; };
+    const double analytic = std::cos(0.7) * 0.7 + std::sin(0.7);
+    CHECK(check_gradient("d/dw sin(w) w", Tensor<1>{analytic}, Tensor<1>{numerical_derivative(f, w)}));
+    CHECK(w == 0.7);
+}
+
+TEST_CASE("a correct backward pass of a matrix product passes the check with a random dout", "[common]") {
+    Rng rng(2);
+    Tensor<2> x = randn<2>({4, 3}, rng);
+    Tensor<2> W = randn<2>({3, 5}, rng);
+    const Tensor<2> dout = randn<2>({4, 5}, rng);
+    const Tensor<2> dW = xt::linalg::dot(xt::transpose(x), dout);
+    const Tensor<2> dx = xt::linalg::dot(dout, xt::transpose(W));
+    const Comparison cw = check_gradient("dW", dW, numerical_gradient([&] { return matmul(x, W); }, W, dout));
+    const Comparison cx = check_gradient("dx", dx, numerical_gradient([&] { return matmul(x, W); }, x, dout));
+    CHECK(cw);
+    CHECK(cx);
+    CHECK(cw.score < 1e-9);
+    CHECK(cx.score < 1e-9);
+}
+
+TEST_CASE("the checker fails on a transposed dW", "[common]") {
+    // Square W, so that the transposed gradient even has the right shape: only the numbers can tell.
+    Rng rng(3);
+    Tensor<2> x = randn<2>({5, 4}, rng);
+    Tensor<2> W = randn<2>({4, 4}, rng);
+    const Tensor<2> dout = randn<2>({5, 4}, rng);
+    const Tensor<2> dW_wrong = xt::transpose(xt::linalg::dot(xt::transpose(x), dout));
+    const Comparison c = check_gradient("dW", dW_wrong, numerical_gradient([&] { return matmul(x, W); }, W, dout));
+    CHECK_FALSE(c);
+    CHECK(c.score > 1e-2);
+    CHECK_THAT(report_of(c), Catch::Contains("FAILED") && Catch::Contains("exceed the threshold"));
+}
+
+TEST_CASE("the checker fails on a gradient off by a factor of 2", "[common]") {
+    Rng rng(4);
+    Tensor<2> x = randn<2>({3, 4}, rng);
+    Tensor<2> W = randn<2>({4, 2}, rng);
+    const Tensor<2> dout = randn<2>({3, 2}, rng);
+    const Tensor<2> dW_twice = 2.0 * xt::linalg::dot(xt::transpose(x), dout);
+    const Comparison c = check_gradient("dW", dW_twice, numerical_gradient([&] { return matmul(x, W); }, W, dout));
+    CHECK_FALSE(c);
+    // |2n - n| / (|2n| + |n|) = 1/3 for every element
+    CHECK(c.score == Approx(1.0 / 3.0).epsilon(1e-6));
+}
+
+TEST_CASE("the checker fails when both gradients are zero everywhere", "[common]") {
+    const Tensor<2> zeros = xt::zeros<double>({3, 3});
+    const Comparison c = check_gradient("dW", zeros, zeros);
+    CHECK_FALSE(c);
+    CHECK_THAT(report_of(c), Catch::Contains("both gradients are zero everywhere"));
+}
+
+TEST_CASE("the report names the worst index and both values", "[common]") {
+    Tensor<4> numeric = xt::ones<double>({2, 3, 4, 5});
+    Tensor<4> analytic = numeric;
+    analytic(1, 2, 0, 3) = 1.5;   // the worst element
+    analytic(0, 1, 1, 1) = 1.01;  // wrong too, but less
+    const Comparison c = check_gradient("dx", analytic, numeric);
+    CHECK_FALSE(c);
+    CHECK(c.worst_index() == "(1, 2, 0, 3)");
+    CHECK(c.elements_over == 2);
+    const std::string report = report_of(c);
+    CHECK_THAT(report, Catch::Contains("at index (1, 2, 0, 3) of shape (2, 3, 4, 5)"));
+    CHECK_THAT(report, Catch::Contains("analytic = 1.5, numeric = 1"));
+    CHECK_THAT(report, Catch::Contains("2.00e-01 > 1.00e-07 (threshold)"));
+    CHECK_THAT(report, Catch::Contains("2 of 120 elements exceed the threshold"));
+}
+
+TEST_CASE("the checker fails on different shapes and on values that are not finite", "[common]") {
+    const Tensor<2> a = xt::ones<double>({2, 3});
+    const Tensor<2> b = xt::ones<double>({3, 2});
+    const Comparison shapes = check_gradient("dW", a, b);
+    CHECK_FALSE(shapes);
+    CHECK_THAT(report_of(shapes), Catch::Contains("the shapes differ: (2, 3) vs (3, 2)"));
+
+    Tensor<2> with_nan = a;
+    with_nan(1, 2) = std::numeric_limits<double>::quiet_NaN();
+    const Comparison nan = check_gradient("dW", with_nan, a);
+    CHECK_FALSE(nan);
+    CHECK_THAT(report_of(nan), Catch::Contains("not finite") && Catch::Contains("(1, 2)"));
+}
+
+TEST_CASE("check_close passes equal tensors and reports the worst element of unequal ones", "[common]") {
+    const Tensor<2> expected = {{1.0, 2.0}, {3.0, 0.0}};
+    CHECK(check_close("same", expected, expected));
+    Tensor<2> actual = expected;
+    actual(1, 1) = 1e-9;  // expected 0: only the absolute tolerance can accept it
+    const Comparison c = check_close("out", actual, expected, 1e-12, 1e-12);
+    CHECK_FALSE(c);
+    CHECK(c.worst_index() == "(1, 1)");
+    CHECK(check_close("out with a looser atol", actual, expected, 1e-12, 1e-8));
+}
+
+TEST_CASE("a TODO names the chapter the function the file and line and the next step", "[common]") {
+    try {
+        todo("ch02", "FullyConnected::backward", "read README.md section 3");
+        FAIL("todo() returned");
+    } catch (const TodoError& e) {
+        const std::string message = e.what();
+        CHECK_THAT(message, Catch::StartsWith("TODO(ch02): implement FullyConnected::backward in "));
+        CHECK_THAT(message, Catch::Contains("tests/common/test_common.cpp:"));
+        CHECK_THAT(message, Catch::EndsWith("read README.md section 3, then run ./course check 2"));
+    }
+}
+
+TEST_CASE("check_shape names where the argument and both shapes", "[common]") {
+    const Tensor<2> x = xt::zeros<double>({4, 5});
+    CHECK_NOTHROW(check_shape("FullyConnected 'fc1' forward", "x", x, {{"N"}, {"D", 5}}));
+    CHECK_THROWS_AS(check_shape("FullyConnected 'fc1' forward", "x", x, {{"N"}, {"D", 3}}), ShapeError);
+    CHECK_THROWS_WITH(check_shape("FullyConnected 'fc1' forward", "x", x, {{"N"}, {"D", 3}}),
+                      "FullyConnected 'fc1' forward: x has shape (4, 5) but must be (N, D=3)");
+    CHECK_THROWS_WITH(check_shape("layer", "x", x, {{"N"}, {"C"}, {"H"}}),
+                      "layer: x has shape (4, 5) but must be (N, C, H)");
+}
+
+TEST_CASE("the same seed gives the same numbers and other seeds do not", "[common]") {
+    Rng a(123), b(123), c(124);
+    const Tensor<2> ta = randn<2>({3, 3}, a), tb = randn<2>({3, 3}, b), tc = randn<2>({3, 3}, c);
+    CHECK(check_close("same seed", ta, tb, 0.0, 0.0));
+    CHECK_FALSE(check_close("other seed", ta, tc));
+}
+
+TEST_CASE("rand_away_from_zero keeps every value at least the margin away from 0", "[common]") {
+    Rng rng(5);
+    const Tensor<1> t = rand_away_from_zero<1>({1000}, rng, 0.1, 1.0);
+    CHECK(xt::amin(xt::abs(t))() >= 0.1);
+    CHECK(xt::amax(xt::abs(t))() <= 1.0);
+    CHECK(xt::amin(t)() < 0.0);
+    CHECK(xt::amax(t)() > 0.0);
+}

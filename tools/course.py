@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+"""./course: the learner's command for "LeNet from scratch".
+
+  ./course setup          install the missing Debian packages, then configure both tracks
+  ./course check N        build and run chapter N's tests against your code in chapters/
+  ./course progress       one line per chapter: passed, failing or not started
+  ./course hint N         show the next hint of chapter N (--all: every hint so far, --reset: start over)
+  ./course test           the full test suite: reference track, pristine skeletons, sync check
+
+Plain CMake works as well:
+  cmake --preset learner && cmake --build --preset learner --target test_ch01 && ctest --preset learner -L ch01
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".course"
+STATE_FILE = STATE_DIR / "state.json"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    folder: str
+    title: str
+
+    @property
+    def tag(self) -> str:
+        return f"ch{self.number:02d}"
+
+    @property
+    def written(self) -> bool:
+        """A chapter exists once its reference solution and its tests exist."""
+        return (ROOT / "solutions" / self.folder).is_dir() and (ROOT / "tests" / self.folder).is_dir()
+
+
+CHAPTERS = [
+    Chapter(1, "01_backprop_1d", "Backpropagation by hand"),
+    Chapter(2, "02_fully_connected", "The fully connected layer"),
+    Chapter(3, "03_activations", "Activations: ReLU and sigmoid"),
+    Chapter(4, "04_softmax_cross_entropy", "Softmax and cross-entropy"),
+    Chapter(5, "05_conv2d", "Convolution: naive loops and im2col"),
+    Chapter(6, "06_pooling", "Max pooling"),
+    Chapter(7, "07_network", "LeNet: the network and its training loop"),
+    Chapter(8, "08_optimizers", "Initialization, momentum and learning-rate schedules"),
+]
+
+
+class CourseError(Exception):
+    """An error with a message for the learner; printed without a traceback."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# small helpers
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=ROOT, **kwargs)
+
+
+def chapter_by_number(text: str) -> Chapter:
+    if not re.fullmatch(r"\d{1,2}", text):
+        raise CourseError(f"'{text}' is not a chapter number; use 1 to {len(CHAPTERS)}")
+    number = int(text)
+    for chapter in CHAPTERS:
+        if chapter.number == number:
+            if not chapter.written:
+                raise CourseError(f"chapter {number} ({chapter.title}) is not written yet; "
+                                  f"./course progress shows which chapters exist")
+            return chapter
+    raise CourseError(f"there is no chapter {number}; the chapters are 1 to {len(CHAPTERS)}")
+
+
+def load_state() -> dict:
+    try:
+        return json.loads(STATE_FILE.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def save_state(state: dict) -> None:
+    STATE_DIR.mkdir(exist_ok=True)
+    tmp = STATE_FILE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    tmp.replace(STATE_FILE)
+
+
+def chapter_hash(chapter: Chapter) -> str:
+    """A hash of the learner's files of one chapter and of every earlier one (later chapters use them)."""
+    digest = hashlib.sha256()
+    for c in CHAPTERS[: chapter.number]:
+        folder = ROOT / "chapters" / c.folder
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.suffix in {".hpp", ".h", ".cpp"}:
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def exercise_status() -> dict:
+    out = run([sys.executable, str(ROOT / "tools" / "skeletons.py"), "status"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise CourseError(f"could not read the exercises: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+# ----------------------------------------------------------------------------------------------------
+# setup
+
+
+def debian_packages() -> list[str]:
+    packages = []
+    for line in (ROOT / "tools" / "debian-packages.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            packages.append(line)
+    return packages
+
+
+def missing_packages(packages: list[str]) -> list[str]:
+    if not shutil.which("dpkg-query"):
+        raise CourseError("this is not a Debian-like system (dpkg-query is missing); install the packages of "
+                          "tools/debian-packages.txt by hand, then run ./course setup --no-install")
+    missing = []
+    for package in packages:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+        if status.returncode != 0 or "install ok installed" not in status.stdout:
+            missing.append(package)
+    return missing
+
+
+def apt_install(packages: list[str]) -> None:
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            raise CourseError("installing packages needs root: run ./course setup as root, or install sudo")
+        prefix = ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    say(f"course: installing {len(packages)} Debian package(s): {' '.join(packages)}")
+    for cmd in (prefix + ["apt-get", *lock, "update", "-q"],
+                prefix + ["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", *packages]):
+        if subprocess.run(cmd, env=env).returncode != 0:
+            raise CourseError(f"'{' '.join(cmd)}' failed; see apt-get's message above")
+
+
+def configure(preset: str, quiet: bool = True) -> None:
+    result = run(["cmake", "--preset", preset], capture_output=quiet, text=True)
+    if result.returncode != 0:
+        if quiet:
+            sys.stderr.write(result.stdout + result.stderr)
+        raise CourseError(f"cmake --preset {preset} failed (see above); did ./course setup finish?")
+
+
+def ensure_configured(preset: str) -> None:
+    if not (ROOT / "build" / preset / "CMakeCache.txt").exists():
+        say(f"course: configuring the {preset} track (cmake --preset {preset})")
+        configure(preset)
+
+
+def cmd_setup(args) -> int:
+    if not args.no_install:
+        missing = missing_packages(debian_packages())
+        if missing:
+            apt_install(missing)
+            still = missing_packages(missing)
+            if still:
+                raise CourseError(f"these packages are still missing after apt-get: {' '.join(still)}")
+        else:
+            say("course: every Debian package the course needs is installed")
+    for preset in ("learner", "reference"):
+        say(f"course: configuring the {preset} track (cmake --preset {preset})")
+        configure(preset)
+    say("course: setup done. Start with chapter 1: read chapters/01_backprop_1d/README.md, "
+        "then run ./course check 1")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# check
+
+
+@dataclass
+class CaseResult:
+    name: str
+    passed: bool
+    first_failure: str
+
+
+def walk_results(element: ET.Element):
+    """The result elements of a Catch2 XML test case in document order, without the children of an
+    Expression (its Exception belongs to it)."""
+    for child in element:
+        yield child
+        if child.tag not in ("Expression", "Info"):
+            yield from walk_results(child)
+
+
+def parse_catch_xml(path: Path) -> list[CaseResult]:
+    root = ET.parse(path).getroot()
+    results = []
+    for case in root.iter("TestCase"):
+        overall = case.find("OverallResult")
+        passed = overall is not None and overall.get("success") == "true"
+        failures: list[str] = []
+        context: list[str] = []  # INFO messages, which Catch2 writes just before the assertion they explain
+        for element in walk_results(case):
+            if element.tag == "Info":
+                context.append((element.text or "").strip())
+            elif element.tag == "Expression":
+                if element.get("success") == "false":
+                    where = f"{Path(element.get('filename', '?')).name}:{element.get('line', '?')}"
+                    exception = element.find("Exception")
+                    if exception is not None:
+                        text = (exception.text or "").strip()
+                    else:
+                        original = (element.findtext("Original") or "").strip()
+                        expanded = (element.findtext("Expanded") or "").strip()
+                        text = f"{where}: {element.get('type', 'CHECK')}( {original} )\n{expanded}"
+                    if context:
+                        text += "\nwith: " + "; ".join(context)
+                    failures.append(text)
+                context = []
+            elif element.tag in ("Exception", "FatalErrorCondition", "Failure") and element.text:
+                failures.append(element.text.strip())
+        first = failures[0] if failures else ""
+        if len(failures) > 1:
+            first += f"\n(and {len(failures) - 1} more failed check(s) in this test)"
+        results.append(CaseResult(case.get("name", "?"), passed, first))
+    return results
+
+
+def indent(text: str, prefix: str = "      ") -> str:
+    lines = []
+    for line in text.splitlines():
+        lines += textwrap.wrap(line, width=110, initial_indent=prefix, subsequent_indent=prefix + "  ") or [prefix]
+    return "\n".join(lines)
+
+
+def cmd_check(args) -> int:
+    chapter = chapter_by_number(args.chapter)
+    ensure_configured("learner")
+    target = f"test_{chapter.tag}"
+    say(f"course: building chapter {chapter.number} ({target}) against your code in chapters/")
+    build = run(["cmake", "--build", "--preset", "learner", "--target", target])
+    if build.returncode != 0:
+        say(f"\nChapter {chapter.number} does not compile yet: the compiler's first error above names the file and "
+            f"line. Fix it, then run ./course check {chapter.number} again.")
+        record(chapter, passed=0, total=0, compiled=False)
+        return 1
+    exe = ROOT / "build" / "learner" / "tests" / target
+    if args.verbose:
+        return run([str(exe)]).returncode
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.xml"
+        result = run([str(exe), "-r", "xml", "-o", str(report)], capture_output=True, text=True)
+        try:
+            cases = parse_catch_xml(report)
+        except (ET.ParseError, FileNotFoundError):
+            say(result.stdout + result.stderr)
+            raise CourseError(f"the tests of chapter {chapter.number} stopped before they finished "
+                              f"(exit code {result.returncode}); run ./course check {chapter.number} --verbose, "
+                              f"or run {exe.relative_to(ROOT)} under gdb")
+    passed = sum(c.passed for c in cases)
+    say(f"\nChapter {chapter.number}: {chapter.title} (learner track)")
+    for case in cases:
+        say(f"  {'pass' if case.passed else 'FAIL'}  {case.name}")
+        if not case.passed and case.first_failure:
+            say(indent(case.first_failure))
+    say()
+    record(chapter, passed=passed, total=len(cases), compiled=True)
+    if passed == len(cases) and cases:
+        say(f"All {len(cases)} tests of chapter {chapter.number} pass. Well done!")
+        following = [c for c in CHAPTERS if c.number == chapter.number + 1]
+        if following and following[0].written:
+            say(f"Next: chapters/{following[0].folder}/README.md")
+        return 0
+    todo = next((c.first_failure for c in cases if c.first_failure.startswith("TODO(")), "")
+    say(f"{passed} of {len(cases)} tests pass.")
+    if todo:
+        say(f"Next step: {todo}")
+    say(f"All details: ./course check {chapter.number} --verbose   (same as: ctest --preset learner -L {chapter.tag} "
+        f"--output-on-failure)   Stuck? ./course hint {chapter.number}")
+    return 1
+
+
+def record(chapter: Chapter, passed: int, total: int, compiled: bool) -> None:
+    state = load_state()
+    state.setdefault("checks", {})[chapter.tag] = {
+        "passed": passed,
+        "total": total,
+        "compiled": compiled,
+        "files": chapter_hash(chapter),
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    save_state(state)
+
+
+# ----------------------------------------------------------------------------------------------------
+# progress
+
+
+def cmd_progress(args) -> int:
+    exercises = exercise_status()
+    checks = load_state().get("checks", {})
+    say("Chapter                                                     Status")
+    for chapter in CHAPTERS:
+        label = f"{chapter.number}. {chapter.title}"
+        if not chapter.written:
+            say(f"  {label:<58} not written yet")
+            continue
+        ex = exercises.get(chapter.folder, {"exercises": 0, "untouched": 0})
+        total, left = ex["exercises"], ex["untouched"]
+        todos = f"{left} of {total} TODOs left"
+        check = checks.get(chapter.tag)
+        if check is None:
+            status = f"not started ({todos})" if left == total else f"in progress, not checked yet ({todos})"
+        elif check["files"] != chapter_hash(chapter):
+            status = f"changed since the last check ({todos}); run ./course check {chapter.number}"
+        elif not check["compiled"]:
+            status = f"does not compile ({todos})"
+        elif check["passed"] == check["total"] and check["total"] > 0:
+            status = f"passed ({check['total']} tests)"
+        else:
+            failing = check["total"] - check["passed"]
+            status = f"failing: {failing} of {check['total']} tests ({todos})"
+        say(f"  {label:<58} {status}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# hint
+
+
+def read_hints(chapter: Chapter) -> list[tuple[str, str]]:
+    path = ROOT / "chapters" / chapter.folder / "hints.md"
+    if not path.exists():
+        raise CourseError(f"chapter {chapter.number} has no hints file ({path.relative_to(ROOT)})")
+    hints, title, body = [], None, []
+    for line in path.read_text().splitlines():
+        match = re.match(r"^## (.+)$", line)
+        if match:
+            if title is not None:
+                hints.append((title, "\n".join(body).strip()))
+            title, body = match.group(1), []
+        elif title is not None:
+            body.append(line)
+    if title is not None:
+        hints.append((title, "\n".join(body).strip()))
+    if not hints:
+        raise CourseError(f"{path.relative_to(ROOT)} holds no '## ' hint sections")
+    return hints
+
+
+def cmd_hint(args) -> int:
+    chapter = chapter_by_number(args.chapter)
+    hints = read_hints(chapter)
+    state = load_state()
+    seen = state.setdefault("hints", {}).get(chapter.tag, 0)
+    if args.reset:
+        state["hints"][chapter.tag] = 0
+        save_state(state)
+        say(f"course: hints of chapter {chapter.number} start again from hint 1")
+        return 0
+    if args.all:
+        shown = range(max(seen, 1))
+    elif seen >= len(hints):
+        say(f"That was the last hint of chapter {chapter.number}; here are all {len(hints)} again.\n")
+        shown = range(len(hints))
+    else:
+        shown = range(seen, seen + 1)
+        state["hints"][chapter.tag] = seen + 1
+        save_state(state)
+    for i in shown:
+        title, body = hints[i]
+        say(f"Hint {i + 1} of {len(hints)} for chapter {chapter.number}: {title}\n")
+        say(body + "\n")
+    if not args.all and seen + 1 < len(hints):
+        say(f"(./course hint {chapter.number} again shows the next hint; --all shows the ones seen so far)")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# test: the full suite
+
+
+def cmd_test(args) -> int:
+    missing = missing_packages(debian_packages())
+    if missing:
+        raise CourseError(f"missing Debian packages: {' '.join(missing)}; run ./course setup first")
+    configure("reference", quiet=False)
+    build = run(["cmake", "--build", "--preset", "reference"])
+    if build.returncode != 0:
+        raise CourseError("the reference track does not build with warnings as errors (see above)")
+    cmd = ["ctest", "--preset", "reference", "--no-label-summary", "--parallel", str(args.jobs)]
+    say(f"course: {' '.join(cmd)}")
+    return run(cmd).returncode
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="./course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    p = sub.add_parser("setup", help="install missing Debian packages, then configure both tracks")
+    p.add_argument("--no-install", action="store_true", help="do not run apt-get; only configure")
+    p.set_defaults(func=cmd_setup)
+    p = sub.add_parser("check", help="build and run chapter N's tests against your code")
+    p.add_argument("chapter", metavar="N")
+    p.add_argument("--verbose", "-v", action="store_true", help="show Catch2's full output")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("progress", help="one line per chapter")
+    p.set_defaults(func=cmd_progress)
+    p = sub.add_parser("hint", help="the next hint of chapter N")
+    p.add_argument("chapter", metavar="N")
+    p.add_argument("--all", action="store_true", help="show every hint seen so far")
+    p.add_argument("--reset", action="store_true", help="start again from hint 1")
+    p.set_defaults(func=cmd_hint)
+    p = sub.add_parser("test", help="the full test suite (what CI runs)")
+    p.add_argument("--jobs", type=int, default=2, help="tests run in parallel (default 2)")
+    p.set_defaults(func=cmd_test)
+    sub.add_parser("help", help="show this help")
+    args = parser.parse_args()
+    if args.command in (None, "help"):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except CourseError as e:
+        print(f"course: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the output went into `head` or similar, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
