@@ -42,6 +42,9 @@ using real = double;
 template <std::size_t Rank>
 using Tensor = xt::xtensor<real, Rank>;
 
+/// @brief Class labels of a batch, one per sample, each in [0, K) for K classes.
+using Labels = std::vector<std::size_t>;
+
 /// @brief A shape as a list of extents, for messages and for tensors whose rank is only known at run time.
 using Shape = std::vector<std::size_t>;
 
