@@ -3,7 +3,7 @@
 # course_common: the given tools in common/ (tensor aliases, errors, random numbers, gradient checker).
 add_library(course_common INTERFACE)
 target_include_directories(course_common INTERFACE "${PROJECT_SOURCE_DIR}/common")
-target_link_libraries(course_common INTERFACE xtensor xtensor-blas)
+target_link_libraries(course_common INTERFACE xtensor xtensor-blas ZLIB::ZLIB)
 
 # course_track: the chapter headers of the chosen track, included as "NN_name/file.hpp".
 add_library(course_track INTERFACE)
@@ -46,4 +46,28 @@ function(course_add_test_executable)
   course_use_real(${arg_NAME} double)
   course_set_warnings(${arg_NAME})
   catch_discover_tests(${arg_NAME} TEST_PREFIX "${arg_LABEL}: " PROPERTIES LABELS ${arg_LABEL})
+endfunction()
+
+# course_optimize_for_speed(target): -O3 and the instructions of this machine's CPU, for the programs that
+# train and benchmark (they run where they are built). Tests keep the default flags.
+option(COURSE_NATIVE "Compile the training program and benchmarks for this machine's CPU (-march=native)" ON)
+function(course_optimize_for_speed target)
+  target_compile_options(${target} PRIVATE -O3)
+  if(COURSE_NATIVE)
+    target_compile_options(${target} PRIVATE -march=native)
+  endif()
+endfunction()
+
+# course_add_program(name source): a program of the course (training, experiments) built against the chosen
+# track in float, for speed; it knows where the repository and the build folder are.
+function(course_add_program name source)
+  add_executable(${name} ${source})
+  target_link_libraries(${name} PRIVATE course_track CLI11::CLI11)
+  course_use_real(${name} float)
+  course_set_warnings(${name})
+  course_optimize_for_speed(${name})
+  target_compile_definitions(${name} PRIVATE
+    COURSE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    COURSE_BUILD_DIR="${CMAKE_BINARY_DIR}"
+    COURSE_TRACK_NAME="${COURSE_TRACK}")
 endfunction()

@@ -6,6 +6,10 @@
   ./course progress       one line per chapter: passed, failing or not started
   ./course hint N         show the next hint of chapter N (--all: every hint so far, --reset: start over)
   ./course test           the full test suite: reference track, pristine skeletons, sync check
+  ./course book           build the book: the chapters as HTML, in build/reference/book/html
+  ./course train          train LeNet on real MNIST digits (--track learner: your own layers)
+  ./course experiments    chapter 8's experiments (figures and numbers of initialization, momentum, schedules)
+  ./course start          the first command on a fresh machine: install, prepare the data, train LeNet, book
 
 Plain CMake works as well:
   cmake --preset learner && cmake --build --preset learner --target test_ch01 && ctest --preset learner -L ch01
@@ -127,11 +131,17 @@ def exercise_status() -> dict:
 
 
 def debian_packages() -> list[str]:
+    """The packages of tools/debian-packages.txt that this machine needs: a line `package cmd=X` counts
+    only when the command X is missing."""
     packages = []
     for line in (ROOT / "tools" / "debian-packages.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            packages.append(line)
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        condition = next((w[4:] for w in words[1:] if w.startswith("cmd=")), None)
+        if condition and shutil.which(condition):
+            continue
+        packages.append(words[0])
     return packages
 
 
@@ -176,16 +186,20 @@ def ensure_configured(preset: str) -> None:
         configure(preset)
 
 
+def install_missing() -> None:
+    missing = missing_packages(debian_packages())
+    if not missing:
+        say("course: every Debian package the course needs is installed")
+        return
+    apt_install(missing)
+    still = missing_packages(missing)
+    if still:
+        raise CourseError(f"these packages are still missing after apt-get: {' '.join(still)}")
+
+
 def cmd_setup(args) -> int:
     if not args.no_install:
-        missing = missing_packages(debian_packages())
-        if missing:
-            apt_install(missing)
-            still = missing_packages(missing)
-            if still:
-                raise CourseError(f"these packages are still missing after apt-get: {' '.join(still)}")
-        else:
-            say("course: every Debian package the course needs is installed")
+        install_missing()
     for preset in ("learner", "reference"):
         say(f"course: configuring the {preset} track (cmake --preset {preset})")
         configure(preset)
@@ -399,6 +413,59 @@ def cmd_hint(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------
+# train and start
+
+
+
+
+def prepare_data() -> None:
+    if run([sys.executable, str(ROOT / "tools" / "prepare_data.py")]).returncode != 0:
+        raise CourseError("the MNIST digits could not be prepared (see above)")
+
+
+def build_target(preset: str, target: str) -> Path:
+    ensure_configured(preset)
+    say(f"course: building {target} on the {preset} track")
+    if run(["cmake", "--build", "--preset", preset, "--target", target]).returncode != 0:
+        hint = (" Your chapters must compile first: ./course check N shows where." if preset == "learner" else "")
+        raise CourseError(f"{target} does not build on the {preset} track (see above).{hint}")
+    return ROOT / "build" / preset
+
+
+def cmd_train(args, extra: list[str]) -> int:
+    install_missing()
+    if not any(a == "--data" or a.startswith("--data=") for a in extra) or "mnist-subset" in extra:
+        prepare_data()
+    build = build_target(args.track, "train")
+    cmd = [str(build / "tools" / "train" / "train"), *extra]
+    say(f"course: {' '.join(str(Path(c).relative_to(ROOT)) if c.startswith(str(ROOT)) else c for c in cmd)}")
+    return run(cmd).returncode
+
+
+def cmd_experiments(args, extra: list[str]) -> int:
+    install_missing()
+    prepare_data()
+    build = build_target(args.track, "experiments")
+    return run([str(build / "tools" / "experiments" / "experiments"), *extra]).returncode
+
+
+def cmd_start(args, extra: list[str]) -> int:
+    """The README's first command: from a fresh machine to a trained LeNet and the book with its figures."""
+    install_missing()
+    for preset in ("learner", "reference"):
+        ensure_configured(preset)
+    prepare_data()
+    build = build_target("reference", "train")
+    result = run([str(build / "tools" / "train" / "train"), *extra])
+    if result.returncode != 0:
+        return result.returncode
+    cmd_book(args)
+    say("\ncourse: that was the reference solution. Now build your own: read chapters/01_backprop_1d/README.md "
+        "(or the book), then run ./course check 1")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------
 # test: the full suite
 
 
@@ -413,6 +480,25 @@ def cmd_test(args) -> int:
     cmd = ["ctest", "--preset", "reference", "--no-label-summary", "--parallel", str(args.jobs)]
     say(f"course: {' '.join(cmd)}")
     return run(cmd).returncode
+
+
+# ----------------------------------------------------------------------------------------------------
+# book
+
+
+def cmd_book(args) -> int:
+    ensure_configured("reference")
+    say("course: building the book with Doxygen on the reference track (warnings are errors)")
+    if run(["cmake", "--build", "--preset", "reference", "--target", "book"]).returncode != 0:
+        raise CourseError("the book does not build: Doxygen's messages above name the file and line "
+                          "(book/README.md has the rules for chapter authors)")
+    html = ROOT / "build" / "reference" / "book" / "html"
+    if run([sys.executable, str(ROOT / "tools" / "book_check.py"), "--html", str(html)]).returncode != 0:
+        raise CourseError("the book's HTML check failed (see above; book/README.md explains each rule)")
+    index = html / "index.html"
+    say(f"\nThe book: {index.relative_to(ROOT)}\nIt needs no network. Open it in a browser: "
+        f"xdg-open {index.relative_to(ROOT)}   (or the address file://{index})")
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -439,13 +525,33 @@ def main() -> int:
     p = sub.add_parser("test", help="the full test suite (what CI runs)")
     p.add_argument("--jobs", type=int, default=2, help="tests run in parallel (default 2)")
     p.set_defaults(func=cmd_test)
+    p = sub.add_parser("book", help="build the course book (HTML, opens offline) from the chapters")
+    p.set_defaults(func=cmd_book)
+    p = sub.add_parser("train", help="train LeNet on real MNIST digits (options after -- go to the program)",
+                       description="Installs what is missing, prepares the MNIST digits, builds the training "
+                                   "program and runs it. Options the program understands (see ./course train -- --help) "
+                                   "may follow, e.g. ./course train --epochs 5 or ./course train --track learner.")
+    p.add_argument("--track", choices=["reference", "learner"], default="reference",
+                   help="train the reference solution (default) or your own layers")
+    p.set_defaults(func=cmd_train, passes_extra=True)
+    p = sub.add_parser("start", help="the first command on a fresh machine: install, prepare the data, train LeNet, "
+                                     "build the book")
+    p.set_defaults(func=cmd_start, passes_extra=True)
+    p = sub.add_parser("experiments", help="chapter 8's experiments: initialization, momentum, schedules (2 minutes)")
+    p.add_argument("--track", choices=["reference", "learner"], default="reference",
+                   help="run them on the reference solution (default) or your own code")
+    p.set_defaults(func=cmd_experiments, passes_extra=True)
     sub.add_parser("help", help="show this help")
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()
+    if extra and not getattr(args, "passes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra and extra[0] == "--":
+        extra = extra[1:]
     if args.command in (None, "help"):
         parser.print_help()
         return 0
     try:
-        return args.func(args)
+        return args.func(args, extra) if getattr(args, "passes_extra", False) else args.func(args)
     except CourseError as e:
         print(f"course: {e}", file=sys.stderr)
         return 2

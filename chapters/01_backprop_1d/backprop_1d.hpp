@@ -118,6 +118,7 @@ struct LinearGrads {
     Tensor<1> db;  ///< shape (M):    \f$ \partial L / \partial b \f$
 };
 
+// [linear_backward] (the book shows the lines between these markers: book/README.md, snippets)
 /// @brief Backward pass of the batched linear node \f$ Y = X W + b \f$.
 ///
 /// @param dY  upstream gradient \f$ \partial L / \partial Y \f$, shape (N, M)
@@ -132,5 +133,6 @@ inline LinearGrads linear_backward(const Tensor<2>& dY, const Tensor<2>& X, cons
     course::todo("ch01", "linear_backward", "read README.md section 4");
     // TODO(ch01) end
 }
+// [linear_backward]
 
 }  // namespace course

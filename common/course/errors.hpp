@@ -63,8 +63,9 @@ inline std::string course_relative_path(std::string_view path) {
 /// @param where      filled in by the compiler: the file and line of the call
 ///
 /// The message reads, for example:
-/// `TODO(ch02): implement FullyConnected::backward in chapters/02_fully_connected/fully_connected.hpp:80
-///  - read README.md section 3, then run ./course check 2`
+/// @code{.txt}
+/// TODO(ch02): implement FullyConnected::backward in chapters/02_fully_connected/fully_connected.hpp:80 - read README.md section 3, then run ./course check 2
+/// @endcode
 [[noreturn]] inline void todo(std::string_view chapter, std::string_view function, std::string_view next_step,
                               std::source_location where = std::source_location::current()) {
     std::ostringstream message;
@@ -97,12 +98,12 @@ inline std::string expected_to_string(const std::vector<Dim>& expected) {
 
 /// @brief Throws `ShapeError` unless `tensor` has the expected shape.
 ///
-/// @param where     who checks, for example `"FullyConnected 'fc1' forward"`
+/// @param where     who checks, for example ``"FullyConnected 'fc1' forward"``
 /// @param argument  the argument's name as the learner knows it, for example `"x"`
 /// @param tensor    the tensor to check (any rank)
 /// @param expected  one `Dim` per axis, for example `{{"N"}, {"D", 3}}`
 ///
-/// Message example: `FullyConnected 'fc1' forward: x has shape (4, 5) but must be (N, D=3)`.
+/// Message example: ``FullyConnected 'fc1' forward: x has shape (4, 5) but must be (N, D=3)``.
 /// A rank mismatch is reported the same way (a fixed-rank `Tensor<N>` usually makes it a compile error).
 template <class T>
 void check_shape(std::string_view where, std::string_view argument, const T& tensor,

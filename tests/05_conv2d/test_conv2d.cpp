@@ -1,0 +1,599 @@
+// Chapter 5 tests: the convolution layer, as naive loops and as im2col with matrix products.
+// The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "05_conv2d/conv2d.hpp"
+#include "05_conv2d/conv2d_im2col.hpp"
+#include "05_conv2d/conv2d_naive.hpp"
+#include "course/correlate2d.hpp"
+#include "course/gradcheck.hpp"
+#include "course/layer_check.hpp"
+#include "course/random.hpp"
+
+using namespace course;
+
+namespace {
+
+// The worked example of README.md section 4: one sample, one channel, one filter, a 3 x 3 input and a
+// 2 x 2 kernel. The same x, W and b serve the three cases: stride 1; stride 2; stride 2 with padding 1.
+const Tensor<4> worked_x = {{{{1, 2, 0}, {0, 1, 3}, {2, 0, 1}}}};  // (1, 1, 3, 3)
+const Tensor<4> worked_W = {{{{1, 2}, {-1, 3}}}};                  // (1, 1, 2, 2)
+const Tensor<1> worked_b = {1};
+
+// One convolution to test: the batch, the channels, the filters, the input size, the kernel, stride, padding.
+struct Config {
+    std::size_t N, C, F, H, W, K;
+    int stride, pad;
+};
+
+std::string describe(const Config& g) {
+    std::ostringstream out;
+    out << "N=" << g.N << " C=" << g.C << " F=" << g.F << " H=" << g.H << " W=" << g.W << " K=" << g.K
+        << " stride=" << g.stride << " pad=" << g.pad;
+    return out.str();
+}
+
+// The output size along one axis, written here independently of the code under test.
+std::size_t out_size(std::size_t size, std::size_t K, int stride, int pad) {
+    return (size + 2 * static_cast<std::size_t>(pad) - K) / static_cast<std::size_t>(stride) + 1;
+}
+
+// The step of the central differences. The convolution is linear in x, in W and in b (double one of them
+// and out - b doubles), and for a linear function (f(v + h) - f(v - h)) / 2h is the derivative exactly, for
+// every h: there is no truncation error to keep small. What is left is rounding, about 1e-16 |g| / h, so a
+// large step is the accurate choice. With the default step of 1e-5, elements of dx that are small because
+// of cancellation (1e-4 in a sum of terms of size 1) came out with relative errors of 1e-6.
+constexpr double linear_step = 1.0;
+
+// Random x, W, b and an upstream gradient dout for one configuration. A non-zero bias, so that a db that
+// is not summed correctly cannot hide.
+struct Problem {
+    Tensor<4> x, W;
+    Tensor<1> b;
+    Tensor<4> dout;
+};
+
+Problem random_problem(const Config& g, Rng& rng) {
+    Problem pr;
+    pr.x = randn<4>({g.N, g.C, g.H, g.W}, rng);
+    pr.W = randn<4>({g.F, g.C, g.K, g.K}, rng);
+    pr.b = randn<1>({g.F}, rng);
+    pr.dout = randn<4>({g.N, g.F, out_size(g.H, g.K, g.stride, g.pad), out_size(g.W, g.K, g.stride, g.pad)}, rng);
+    return pr;
+}
+
+// dx, dW and db of the naive backward pass against central differences of the naive forward pass.
+void check_naive_gradients(const Config& g, Rng& rng) {
+    INFO(describe(g));
+    Problem pr = random_problem(g, rng);
+    const ConvGrads grads = conv2d_backward_naive(pr.dout, pr.x, pr.W, g.stride, g.pad);
+    auto forward = [&] { return conv2d_forward_naive(pr.x, pr.W, pr.b, g.stride, g.pad); };
+    CHECK(check_gradient("naive dx", grads.dx, numerical_gradient(forward, pr.x, pr.dout, linear_step)));
+    CHECK(check_gradient("naive dW", grads.dW, numerical_gradient(forward, pr.W, pr.dout, linear_step)));
+    CHECK(check_gradient("naive db", grads.db, numerical_gradient(forward, pr.b, pr.dout, linear_step)));
+}
+
+// One channel of one sample as a matrix, for correlate2d_valid.
+Tensor<2> plane(const Tensor<4>& t, std::size_t a, std::size_t c) {
+    return xt::view(t, a, c, xt::all(), xt::all());
+}
+
+// The kernel turned by 180 degrees: flipped(p, q) = k(KH-1-p, KW-1-q).
+Tensor<2> flipped(const Tensor<2>& k) {
+    const std::size_t KH = k.shape(0), KW = k.shape(1);
+    Tensor<2> out({KH, KW});
+    for (std::size_t p = 0; p < KH; ++p) {
+        for (std::size_t q = 0; q < KW; ++q) out(p, q) = k(KH - 1 - p, KW - 1 - q);
+    }
+    return out;
+}
+
+// README.md section 3.5: dout with stride - 1 zeros between neighbours ("dilated"), placed at (top, left) in a
+// zero matrix of rows x cols.
+Tensor<2> dilate_into(const Tensor<2>& d, std::size_t stride, std::size_t top, std::size_t left, std::size_t rows,
+                      std::size_t cols) {
+    Tensor<2> out = xt::zeros<double>({rows, cols});
+    for (std::size_t i = 0; i < d.shape(0); ++i) {
+        for (std::size_t j = 0; j < d.shape(1); ++j) out(top + i * stride, left + j * stride) = d(i, j);
+    }
+    return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+// The worked example of README.md section 4, by hand
+// ---------------------------------------------------------------------------------------------------
+
+TEST_CASE("the naive forward reproduces the worked example with stride 1", "[ch05]") {
+    // out(i, j) = b + x(i, j) W(0, 0) + x(i, j+1) W(0, 1) + x(i+1, j) W(1, 0) + x(i+1, j+1) W(1, 1)
+    CHECK(check_close("out", conv2d_forward_naive(worked_x, worked_W, worked_b, 1, 0),
+                      Tensor<4>{{{{9, 11}, {1, 11}}}}));
+}
+
+TEST_CASE("the naive backward reproduces the worked example with stride 1", "[ch05]") {
+    const Tensor<4> dout = {{{{1, -1}, {2, 1}}}};
+    const ConvGrads grads = conv2d_backward_naive(dout, worked_x, worked_W, 1, 0);
+    CHECK(check_close("db (the sum of dout)", grads.db, Tensor<1>{3}));
+    CHECK(check_close("dW (x correlated with dout)", grads.dW, Tensor<4>{{{{0, 7}, {3, -1}}}}));
+    // With the kernel not flipped, dx would be {{3, -4, 1}, {8, 0, -2}, {4, 4, 1}}.
+    CHECK(check_close("dx (dout fully correlated with the flipped W)", grads.dx,
+                      Tensor<4>{{{{1, 1, -2}, {1, 9, -1}, {-2, 5, 3}}}}));
+}
+
+TEST_CASE("the worked example with stride 2 ignores the last row and column and gives them zero gradient",
+          "[ch05]") {
+    // (3 - 2) / 2 + 1 = 1 output: the kernel sits at the top left only; row 2 and column 2 are never read.
+    CHECK(check_close("out", conv2d_forward_naive(worked_x, worked_W, worked_b, 2, 0), Tensor<4>{{{{9}}}}));
+    const Tensor<4> dout = {{{{2}}}};
+    const ConvGrads grads = conv2d_backward_naive(dout, worked_x, worked_W, 2, 0);
+    CHECK(check_close("db", grads.db, Tensor<1>{2}));
+    CHECK(check_close("dW", grads.dW, Tensor<4>{{{{2, 4}, {0, 2}}}}));
+    CHECK(check_close("dx", grads.dx, Tensor<4>{{{{2, 4, 0}, {-2, 6, 0}, {0, 0, 0}}}}));
+}
+
+TEST_CASE("the worked example with stride 2 and padding 1 crops the padding from dx", "[ch05]") {
+    // The padded input is 5 x 5; (5 - 2) / 2 + 1 = 2 outputs per axis; the four windows do not overlap.
+    CHECK(check_close("out", conv2d_forward_naive(worked_x, worked_W, worked_b, 2, 1),
+                      Tensor<4>{{{{4, -1}, {7, 11}}}}));
+    const Tensor<4> dout = {{{{1, -1}, {2, 1}}}};
+    const ConvGrads grads = conv2d_backward_naive(dout, worked_x, worked_W, 2, 1);
+    CHECK(check_close("db", grads.db, Tensor<1>{3}));
+    CHECK(check_close("dW", grads.dW, Tensor<4>{{{{1, 3}, {-2, 6}}}}));
+    // dxp (5 x 5) is {{1, 2, -1, -2, 0}, {-1, 3, 1, -3, 0}, {2, 4, 1, 2, 0}, {-2, 6, -1, 3, 0}, {0, 0, 0, 0, 0}};
+    // dx is its middle 3 x 3.
+    CHECK(check_close("dx", grads.dx, Tensor<4>{{{{3, 1, -3}, {4, 1, 2}, {6, -1, 3}}}}));
+}
+
+TEST_CASE("im2col builds the column matrix of the worked example", "[ch05]") {
+    const ConvSizes s = conv_sizes("test", worked_x, worked_W, 1, 0);
+    // row r = (p, q) of the kernel, column k = (i, j) of the output: cols(r, k) = x(i + p, j + q)
+    const Tensor<2> expected = {{1, 2, 0, 1}, {2, 0, 1, 3}, {0, 1, 2, 0}, {1, 3, 0, 1}};
+    CHECK(check_close("cols", im2col(zero_pad(worked_x, 0), s), expected));
+}
+
+TEST_CASE("Conv2D reproduces the worked example with both algorithms", "[ch05]") {
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::naive, ConvAlgorithm::im2col}) {
+        INFO((algorithm == ConvAlgorithm::naive ? "naive" : "im2col"));
+        Rng rng(0);
+        Conv2D conv(1, 1, 2, rng, 2, 1, "conv");
+        conv.W = worked_W;
+        conv.b = worked_b;
+        conv.algorithm = algorithm;
+        CHECK(check_close("out", conv.forward(worked_x), Tensor<4>{{{{4, -1}, {7, 11}}}}));
+        const Tensor<4> dx = conv.backward(Tensor<4>{{{{1, -1}, {2, 1}}}});
+        CHECK(check_close("db", conv.db, Tensor<1>{3}));
+        CHECK(check_close("dW", conv.dW, Tensor<4>{{{{1, 3}, {-2, 6}}}}));
+        CHECK(check_close("dx", dx, Tensor<4>{{{{3, 1, -3}, {4, 1, 2}, {6, -1, 3}}}}));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The naive version against central differences
+// ---------------------------------------------------------------------------------------------------
+
+TEST_CASE("naive gradients match numerical ones with stride 1 and no padding", "[ch05]") {
+    Rng rng(51);
+    for (const Config& g : {Config{2, 1, 2, 5, 5, 3, 1, 0}, Config{2, 3, 2, 6, 6, 3, 1, 0},
+                            Config{1, 3, 2, 7, 7, 5, 1, 0}, Config{3, 1, 2, 5, 5, 5, 1, 0}}) {
+        check_naive_gradients(g, rng);
+    }
+}
+
+TEST_CASE("naive gradients match numerical ones with padding 1 and 2", "[ch05]") {
+    Rng rng(52);
+    for (const Config& g : {Config{2, 1, 2, 5, 5, 3, 1, 1}, Config{2, 3, 2, 4, 4, 3, 1, 2},
+                            Config{1, 3, 2, 5, 5, 5, 1, 2}, Config{2, 1, 2, 3, 3, 5, 1, 1}}) {
+        check_naive_gradients(g, rng);
+    }
+}
+
+TEST_CASE("naive gradients match numerical ones with stride 2 and 3", "[ch05]") {
+    Rng rng(53);
+    for (const Config& g : {Config{2, 1, 2, 7, 7, 3, 2, 0}, Config{2, 3, 2, 7, 7, 3, 2, 1},
+                            Config{1, 3, 2, 9, 9, 5, 2, 2}, Config{1, 2, 2, 10, 10, 3, 3, 1}}) {
+        check_naive_gradients(g, rng);
+    }
+}
+
+TEST_CASE("naive gradients match numerical ones on rectangular inputs where the stride does not fit", "[ch05]") {
+    // Each has an axis where (H + 2 pad - K) is not a multiple of the stride.
+    Rng rng(54);
+    for (const Config& g : {Config{2, 3, 2, 6, 9, 3, 2, 0}, Config{2, 1, 2, 8, 5, 3, 2, 1},
+                            Config{1, 3, 2, 6, 11, 5, 2, 1}, Config{2, 3, 2, 4, 9, 3, 1, 2}}) {
+        check_naive_gradients(g, rng);
+    }
+}
+
+TEST_CASE("input rows and columns the stride does not reach get a zero gradient", "[ch05]") {
+    // H = 6, W = 8, K = 3, stride 2: Ho = (6 - 3) / 2 + 1 = 2 reads rows 0 to 4, so row 5 is never read;
+    // Wo = (8 - 3) / 2 + 1 = 3 reads columns 0 to 6, so column 7 is never read.
+    const Config g{2, 2, 3, 6, 8, 3, 2, 0};
+    Rng rng(55);
+    const Problem pr = random_problem(g, rng);
+    Tensor<4> changed = pr.x;  // the same input with other numbers in row 5 and column 7
+    xt::view(changed, xt::all(), xt::all(), 5, xt::all()) = 100.0;
+    xt::view(changed, xt::all(), xt::all(), xt::all(), 7) = -100.0;
+    const Tensor<4> out = conv2d_forward_naive(pr.x, pr.W, pr.b, g.stride, g.pad);
+    CHECK(check_close("out with other numbers in the unread row and column",
+                      conv2d_forward_naive(changed, pr.W, pr.b, g.stride, g.pad), out));
+    const ConvGrads grads = conv2d_backward_naive(pr.dout, pr.x, pr.W, g.stride, g.pad);
+    const Tensor<3> row5 = xt::view(grads.dx, xt::all(), xt::all(), 5, xt::all());
+    const Tensor<3> col7 = xt::view(grads.dx, xt::all(), xt::all(), xt::all(), 7);
+    CHECK(check_close("dx in row 5", row5, xt::zeros<double>(row5.shape()), 0.0, 0.0));
+    CHECK(check_close("dx in column 7", col7, xt::zeros<double>(col7.shape()), 0.0, 0.0));
+    // and every pixel that is read does get a gradient
+    CHECK(xt::amin(xt::abs(xt::view(grads.dx, xt::all(), xt::all(), xt::range(0, 5), xt::range(0, 7))))() > 0.0);
+}
+
+TEST_CASE("the naive passes equal the correlations of the README built from correlate2d_valid", "[ch05]") {
+    // README.md section 3: out is a strided correlation of xp with W; dW a correlation of xp with the dilated
+    // dout; dx the crop of a full correlation of the dilated dout with the flipped kernel.
+    Rng rng(56);
+    for (const Config& g : {Config{2, 2, 2, 5, 6, 3, 1, 0}, Config{2, 2, 3, 6, 7, 3, 2, 1}}) {
+        INFO(describe(g));
+        const Problem pr = random_problem(g, rng);
+        const std::size_t S = static_cast<std::size_t>(g.stride), pad = static_cast<std::size_t>(g.pad);
+        const std::size_t Hp = g.H + 2 * pad, Wp = g.W + 2 * pad, Ho = pr.dout.shape(2), Wo = pr.dout.shape(3);
+        const Tensor<4> xp = zero_pad(pr.x, pad);
+
+        Tensor<4> out = xt::zeros<double>(pr.dout.shape());
+        Tensor<4> dW = xt::zeros<double>(pr.W.shape());
+        Tensor<4> dx = xt::zeros<double>(pr.x.shape());
+        for (std::size_t n = 0; n < g.N; ++n) {
+            for (std::size_t f = 0; f < g.F; ++f) {
+                // dout(n, f) dilated: (Ho - 1) S + 1 rows; and dilated, then padded by K - 1 for the full correlation
+                const Tensor<2> dilated =
+                    dilate_into(plane(pr.dout, n, f), S, 0, 0, (Ho - 1) * S + 1, (Wo - 1) * S + 1);
+                const Tensor<2> dd = dilate_into(plane(pr.dout, n, f), S, g.K - 1, g.K - 1, Hp + g.K - 1, Wp + g.K - 1);
+                for (std::size_t c = 0; c < g.C; ++c) {
+                    const Tensor<2> every = correlate2d_valid(plane(xp, n, c), plane(pr.W, f, c));
+                    xt::view(out, n, f, xt::all(), xt::all()) +=
+                        xt::view(every, xt::range(0, (Ho - 1) * S + 1, S), xt::range(0, (Wo - 1) * S + 1, S));
+                    const Tensor<2> dW_nfc = correlate2d_valid(plane(xp, n, c), dilated);
+                    xt::view(dW, f, c, xt::all(), xt::all()) += xt::view(dW_nfc, xt::range(0, g.K), xt::range(0, g.K));
+                    const Tensor<2> dxp = correlate2d_valid(dd, flipped(plane(pr.W, f, c)));  // (Hp, Wp)
+                    xt::view(dx, n, c, xt::all(), xt::all()) +=
+                        xt::view(dxp, xt::range(pad, pad + g.H), xt::range(pad, pad + g.W));
+                }
+                xt::view(out, n, f, xt::all(), xt::all()) += pr.b(f);
+            }
+        }
+        CHECK(check_close("out", conv2d_forward_naive(pr.x, pr.W, pr.b, g.stride, g.pad), out));
+        const ConvGrads grads = conv2d_backward_naive(pr.dout, pr.x, pr.W, g.stride, g.pad);
+        CHECK(check_close("dW", grads.dW, dW));
+        CHECK(check_close("dx", grads.dx, dx));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// im2col and col2im
+// ---------------------------------------------------------------------------------------------------
+
+TEST_CASE("im2col puts the rows in the order of W and the columns in the order of out", "[ch05]") {
+    // Two samples, two channels, a 2 x 3 kernel, stride 2, padding 1: every index of the layout matters.
+    Rng rng(61);
+    const Tensor<4> x = randn<4>({2, 2, 4, 5}, rng);
+    const Tensor<4> W = randn<4>({3, 2, 2, 3}, rng);
+    const ConvSizes s = conv_sizes("test", x, W, 2, 1);
+    const Tensor<4> xp = zero_pad(x, 1);
+    const Tensor<2> cols = im2col(xp, s);
+    REQUIRE(shape_of(cols) == Shape{2 * 2 * 3, 2 * s.Ho * s.Wo});
+    Tensor<2> expected = xt::zeros<double>(cols.shape());
+    for (std::size_t r = 0; r < cols.shape(0); ++r) {
+        const std::size_t c = r / (2 * 3), p = (r / 3) % 2, q = r % 3;  // r = (c KH + p) KW + q
+        for (std::size_t k = 0; k < cols.shape(1); ++k) {
+            const std::size_t n = k / (s.Ho * s.Wo), i = (k / s.Wo) % s.Ho, j = k % s.Wo;  // k = (n Ho + i) Wo + j
+            expected(r, k) = xp(n, c, 2 * i + p, 2 * j + q);
+        }
+    }
+    CHECK(check_close("cols", cols, expected));
+}
+
+TEST_CASE("col2im of ones counts the windows that contain each pixel", "[ch05]") {
+    const ConvSizes stride1 = conv_sizes("test", worked_x, worked_W, 1, 0);
+    CHECK(check_close("windows per pixel with stride 1", col2im(xt::ones<double>({4, 4}), stride1),
+                      Tensor<4>{{{{1, 2, 1}, {2, 4, 2}, {1, 2, 1}}}}));
+    const ConvSizes stride2 = conv_sizes("test", worked_x, worked_W, 2, 0);
+    CHECK(check_close("windows per pixel with stride 2", col2im(xt::ones<double>({4, 1}), stride2),
+                      Tensor<4>{{{{1, 1, 0}, {1, 1, 0}, {0, 0, 0}}}}));
+    // With padding, col2im returns the gradient of the padded input, border included.
+    const Tensor<4> x5 = xt::zeros<double>({1, 1, 5, 5});
+    const Tensor<4> W3 = xt::zeros<double>({1, 1, 3, 3});
+    const ConvSizes padded = conv_sizes("test", x5, W3, 2, 1);  // Hp = 7, Ho = (7 - 3) / 2 + 1 = 3
+    const Tensor<4> counts = col2im(xt::ones<double>({9, 9}), padded);
+    REQUIRE(shape_of(counts) == Shape{1, 1, 7, 7});
+    const Tensor<1> row2 = xt::view(counts, 0, 0, 2, xt::all());  // where two window rows overlap
+    CHECK(check_close("windows per pixel in row 2 of the padded input", row2, Tensor<1>{2, 2, 4, 2, 4, 2, 2}));
+}
+
+TEST_CASE("col2im is the adjoint of im2col", "[ch05]") {
+    // For every xp and every Y: sum(im2col(xp) * Y) = sum(xp * col2im(Y)). This is what makes col2im the
+    // backward pass of im2col (README.md section 7).
+    Rng rng(62);
+    for (const Config& g : {Config{2, 3, 1, 5, 5, 3, 1, 0}, Config{2, 2, 1, 6, 7, 3, 2, 1},
+                            Config{1, 3, 1, 7, 5, 5, 2, 2}, Config{3, 1, 1, 8, 8, 2, 3, 1}}) {
+        INFO(describe(g));
+        const Tensor<4> x = randn<4>({g.N, g.C, g.H, g.W}, rng);
+        const Tensor<4> W = xt::zeros<double>({std::size_t{1}, g.C, g.K, g.K});
+        const ConvSizes s = conv_sizes("test", x, W, g.stride, g.pad);
+        const Tensor<4> xp = randn<4>({g.N, g.C, s.Hp, s.Wp}, rng);
+        const Tensor<2> Y = randn<2>({g.C * g.K * g.K, g.N * s.Ho * s.Wo}, rng);
+        const double left = xt::sum(im2col(xp, s) * Y)();
+        const double right = xt::sum(xp * col2im(Y, s))();
+        CHECK(check_close("sum(im2col(xp) * Y) against sum(xp * col2im(Y))", Tensor<1>{left}, Tensor<1>{right}));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// im2col against the naive version, and against central differences
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+// Random configurations: every combination of sizes the layer allows, within small limits.
+std::vector<Config> random_configs(Rng& rng, std::size_t count) {
+    std::vector<Config> configs;
+    while (configs.size() < count) {
+        Config g{1 + rng.index(3), 1 + rng.index(4), 1 + rng.index(4), 1 + rng.index(10), 1 + rng.index(10),
+                 1 + rng.index(5), static_cast<int>(1 + rng.index(3)), static_cast<int>(rng.index(3))};
+        if (g.K <= g.H + 2 * static_cast<std::size_t>(g.pad) && g.K <= g.W + 2 * static_cast<std::size_t>(g.pad)) {
+            configs.push_back(g);
+        }
+    }
+    return configs;
+}
+}  // namespace
+
+TEST_CASE("im2col forward agrees with the naive forward on random configurations", "[ch05]") {
+    Rng rng(71);
+    for (const Config& g : random_configs(rng, 40)) {
+        INFO(describe(g));
+        const Problem pr = random_problem(g, rng);
+        CHECK(check_close("out (im2col against naive)", conv2d_forward_im2col(pr.x, pr.W, pr.b, g.stride, g.pad),
+                          conv2d_forward_naive(pr.x, pr.W, pr.b, g.stride, g.pad), 1e-10, 1e-12));
+    }
+}
+
+TEST_CASE("im2col backward agrees with the naive backward on random configurations", "[ch05]") {
+    Rng rng(72);
+    for (const Config& g : random_configs(rng, 40)) {
+        INFO(describe(g));
+        const Problem pr = random_problem(g, rng);
+        const ConvGrads fast = conv2d_backward_im2col(pr.dout, pr.x, pr.W, g.stride, g.pad);
+        const ConvGrads naive = conv2d_backward_naive(pr.dout, pr.x, pr.W, g.stride, g.pad);
+        // The relative error of the gradient checker, with a threshold of 1e-10 instead of 1e-7: both sides are
+        // exact formulas, they differ only by the order of the additions.
+        CHECK(check_gradient("dx: im2col against naive", fast.dx, naive.dx, 1e-10));
+        CHECK(check_gradient("dW: im2col against naive", fast.dW, naive.dW, 1e-10));
+        CHECK(check_gradient("db: im2col against naive", fast.db, naive.db, 1e-10));
+    }
+}
+
+TEST_CASE("im2col gradients match numerical ones", "[ch05]") {
+    Rng rng(73);
+    for (const Config& g : {Config{2, 3, 2, 5, 5, 3, 1, 0}, Config{2, 3, 2, 7, 6, 3, 2, 1},
+                            Config{1, 1, 2, 9, 8, 5, 2, 2}}) {
+        INFO(describe(g));
+        Problem pr = random_problem(g, rng);
+        const ConvGrads grads = conv2d_backward_im2col(pr.dout, pr.x, pr.W, g.stride, g.pad);
+        auto forward = [&] { return conv2d_forward_im2col(pr.x, pr.W, pr.b, g.stride, g.pad); };
+        CHECK(check_gradient("im2col dx", grads.dx, numerical_gradient(forward, pr.x, pr.dout, linear_step)));
+        CHECK(check_gradient("im2col dW", grads.dW, numerical_gradient(forward, pr.W, pr.dout, linear_step)));
+        CHECK(check_gradient("im2col db", grads.db, numerical_gradient(forward, pr.b, pr.dout, linear_step)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The layer Conv2D
+// ---------------------------------------------------------------------------------------------------
+
+TEST_CASE("Conv2D gradients match numerical ones with both algorithms", "[ch05]") {
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::naive, ConvAlgorithm::im2col}) {
+        INFO((algorithm == ConvAlgorithm::naive ? "naive" : "im2col"));
+        Rng rng(81);
+        Conv2D conv(3, 2, 3, rng, 2, 1, "conv");
+        conv.b = randn<1>({2}, rng);
+        conv.algorithm = algorithm;
+        Tensor<4> x = randn<4>({2, 3, 7, 6}, rng);
+        const Tensor<4> dout = randn<4>({2, 2, 4, 3}, rng);  // Ho = (7 + 2 - 3) / 2 + 1 = 4, Wo = 3 (floor)
+        for (const Comparison& c : check_layer_gradients(conv, x, dout, default_threshold, linear_step)) CHECK(c);
+    }
+}
+
+TEST_CASE("Conv2D backward overwrites the gradients instead of adding to them", "[ch05]") {
+    Rng rng(82);
+    Conv2D conv(2, 3, 3, rng, 1, 1, "conv");
+    const Tensor<4> x = randn<4>({2, 2, 5, 5}, rng);
+    const Tensor<4> dout = randn<4>({2, 3, 5, 5}, rng);
+    conv.forward(x);
+    conv.backward(dout);
+    const Tensor<4> dW = conv.dW;
+    const Tensor<1> db = conv.db;
+    conv.backward(dout);  // the same batch again: the same gradient, not twice it
+    CHECK(check_close("dW after a second backward", conv.dW, dW));
+    CHECK(check_close("db after a second backward", conv.db, db));
+}
+
+TEST_CASE("Conv2D backward uses the input of the latest forward", "[ch05]") {
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::naive, ConvAlgorithm::im2col}) {
+        INFO((algorithm == ConvAlgorithm::naive ? "naive" : "im2col"));
+        Rng rng(0);
+        Conv2D conv(1, 1, 2, rng, 1, 0, "conv");
+        conv.W = worked_W;
+        conv.algorithm = algorithm;
+        conv.forward(xt::ones<double>({1, 1, 3, 3}));
+        conv.forward(worked_x);  // the cache must now hold worked_x (and its column matrix)
+        conv.backward(Tensor<4>{{{{1, -1}, {2, 1}}}});
+        CHECK(check_close("dW", conv.dW, Tensor<4>{{{{0, 7}, {3, -1}}}}));
+    }
+}
+
+TEST_CASE("Conv2D backward follows the algorithm of its forward", "[ch05]") {
+    Rng rng(83);
+    Conv2D conv(2, 2, 3, rng, 2, 1, "conv");
+    const Tensor<4> x = randn<4>({2, 2, 6, 6}, rng);
+    const Tensor<4> dout = randn<4>({2, 2, 3, 3}, rng);
+    conv.algorithm = ConvAlgorithm::naive;
+    conv.forward(x);
+    conv.algorithm = ConvAlgorithm::im2col;  // changed between forward and backward: no column matrix cached
+    const Tensor<4> dx = conv.backward(dout);
+    const ConvGrads expected = conv2d_backward_naive(dout, x, conv.W, 2, 1);
+    CHECK(check_close("dx", dx, expected.dx));
+    CHECK(check_close("dW", conv.dW, expected.dW));
+}
+
+TEST_CASE("a dout of the wrong shape names the layer and both shapes", "[ch05]") {
+    Rng rng(84);
+    Conv2D conv(1, 2, 3, rng, 1, 0, "conv1");
+    conv.forward(xt::ones<double>({4, 1, 6, 6}));
+    const Tensor<4> dout_bad = xt::ones<double>({4, 2, 6, 6});  // the input's size, not the output's
+    CHECK_THROWS_AS(conv.backward(dout_bad), ShapeError);
+    CHECK_THROWS_WITH(conv.backward(dout_bad),
+                      "Conv2D 'conv1' backward: dout has shape (4, 2, 6, 6) but must be (N=4, F=2, Ho=4, Wo=4)");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Given code: argument checks, sizes, helpers, initialization
+// ---------------------------------------------------------------------------------------------------
+
+TEST_CASE("an input with the wrong number of channels names the layer and both shapes", "[ch05][given]") {
+    Rng rng(91);
+    Conv2D conv(3, 2, 3, rng, 1, 0, "conv1");
+    const Tensor<4> x_bad = xt::ones<double>({2, 1, 8, 8});
+    CHECK_THROWS_AS(conv.forward(x_bad), ShapeError);
+    CHECK_THROWS_WITH(conv.forward(x_bad),
+                      "Conv2D 'conv1' forward: x has shape (2, 1, 8, 8) but must be (N, C=3, H, W)");
+    const Tensor<4> W = xt::ones<double>({2, 3, 3, 3});
+    CHECK_THROWS_WITH(conv2d_forward_naive(x_bad, W, xt::zeros<double>({2})),
+                      "conv2d_forward_naive: x has shape (2, 1, 8, 8) but must be (N, C=3, H, W)");
+    CHECK_THROWS_AS(conv2d_backward_im2col(xt::ones<double>({2, 2, 6, 6}), x_bad, W), ShapeError);
+}
+
+TEST_CASE("a kernel larger than the padded input is a clear error", "[ch05][given]") {
+    Rng rng(92);
+    Conv2D conv(1, 2, 5, rng, 1, 0, "conv1");
+    const Tensor<4> x = xt::ones<double>({1, 1, 4, 6});
+    CHECK_THROWS_AS(conv.forward(x), ShapeError);
+    CHECK_THROWS_WITH(conv.forward(x),
+                      "Conv2D 'conv1' forward: the kernel (KH=5, KW=5) is larger than the padded input "
+                      "(H + 2 pad = 4, W + 2 pad = 6): x has shape (1, 1, 4, 6) and padding is 0");
+    const Tensor<4> W = xt::ones<double>({2, 1, 5, 5});
+    CHECK_THROWS_AS(conv2d_forward_naive(x, W, xt::zeros<double>({2}), 1, 0), ShapeError);
+    // With padding 1 the padded input is 6 x 8, and the 5 x 5 kernel fits.
+    CHECK_NOTHROW(conv_sizes("test", x, W, 1, 1));
+}
+
+TEST_CASE("a zero or negative stride or padding or size is a clear error", "[ch05][given]") {
+    Rng rng(93);
+    CHECK_THROWS_AS(Conv2D(1, 2, 3, rng, 0, 0, "conv1"), ArgumentError);
+    CHECK_THROWS_WITH(Conv2D(1, 2, 3, rng, 0, 0, "conv1"),
+                      "Conv2D 'conv1' constructor: stride must be at least 1, not 0");
+    CHECK_THROWS_WITH(Conv2D(1, 2, 3, rng, -2, 0, "conv1"),
+                      "Conv2D 'conv1' constructor: stride must be at least 1, not -2");
+    CHECK_THROWS_WITH(Conv2D(1, 2, 3, rng, 1, -1, "conv1"),
+                      "Conv2D 'conv1' constructor: padding must be 0 or more, not -1");
+    CHECK_THROWS_WITH(Conv2D(0, 2, 3, rng, 1, 0, "conv1"),
+                      "Conv2D 'conv1' constructor: in_channels must be at least 1, not 0");
+    CHECK_THROWS_WITH(Conv2D(1, -6, 3, rng, 1, 0, "conv1"),
+                      "Conv2D 'conv1' constructor: out_channels must be at least 1, not -6");
+    CHECK_THROWS_WITH(Conv2D(1, 2, 0, rng, 1, 0, "conv1"),
+                      "Conv2D 'conv1' constructor: kernel_size must be at least 1, not 0");
+    const Tensor<4> x = xt::ones<double>({1, 1, 5, 5});
+    const Tensor<4> W = xt::ones<double>({2, 1, 3, 3});
+    const Tensor<1> b = xt::zeros<double>({2});
+    CHECK_THROWS_AS(conv2d_forward_naive(x, W, b, 0, 0), ArgumentError);
+    CHECK_THROWS_WITH(conv2d_forward_naive(x, W, b, 0, 0), "conv2d_forward_naive: stride must be at least 1, not 0");
+    CHECK_THROWS_WITH(conv2d_forward_im2col(x, W, b, -1, 0),
+                      "conv2d_forward_im2col: stride must be at least 1, not -1");
+    CHECK_THROWS_WITH(conv2d_backward_naive(xt::ones<double>({1, 2, 3, 3}), x, W, 1, -1),
+                      "conv2d_backward_naive: padding must be 0 or more, not -1");
+}
+
+TEST_CASE("the output size rounds down when the stride does not fit", "[ch05][given]") {
+    CHECK(conv_output_size(28, 5, 1, 0) == 24);  // LeNet's conv1
+    CHECK(conv_output_size(12, 5, 1, 0) == 8);   // LeNet's conv2
+    CHECK(conv_output_size(6, 3, 2, 0) == 2);    // (6 - 3) / 2 = 1.5 rounds down to 1: row 5 is not read
+    CHECK(conv_output_size(7, 3, 2, 0) == 3);    // fits exactly
+    CHECK(conv_output_size(5, 3, 1, 1) == 5);    // padding 1 keeps the size with a 3 x 3 kernel
+    CHECK(conv_output_size(3, 2, 2, 1) == 2);    // the worked example with padding
+    const Tensor<4> x = xt::zeros<double>({2, 3, 6, 9});
+    const Tensor<4> W = xt::zeros<double>({4, 3, 3, 3});
+    const ConvSizes s = conv_sizes("test", x, W, 2, 1);
+    CHECK(s.Hp == 8);
+    CHECK(s.Wp == 11);
+    CHECK(s.Ho == 3);  // (8 - 3) / 2 + 1
+    CHECK(s.Wo == 5);  // (11 - 3) / 2 + 1
+    CHECK(s.N == 2);
+    CHECK(s.F == 4);
+}
+
+TEST_CASE("zero_pad surrounds every image with zeros", "[ch05][given]") {
+    const Tensor<4> xp = zero_pad(worked_x, 1);
+    REQUIRE(shape_of(xp) == Shape{1, 1, 5, 5});
+    CHECK(check_close("xp", xp,
+                      Tensor<4>{{{{0, 0, 0, 0, 0}, {0, 1, 2, 0, 0}, {0, 0, 1, 3, 0}, {0, 2, 0, 1, 0},
+                                  {0, 0, 0, 0, 0}}}}));
+    CHECK(check_close("zero_pad(x, 0) is x", zero_pad(worked_x, 0), worked_x));
+}
+
+TEST_CASE("the reshaping helpers of im2col are each other's inverse", "[ch05][given]") {
+    Rng rng(94);
+    const Tensor<4> W = randn<4>({4, 3, 2, 5}, rng);
+    const Tensor<4> x = randn<4>({2, 3, 6, 7}, rng);
+    const ConvSizes s = conv_sizes("test", x, W, 1, 0);
+    const Tensor<2> W2 = weights_as_matrix(W);
+    REQUIRE(shape_of(W2) == Shape{4, 30});
+    CHECK(W2(2, (1 * 2 + 1) * 5 + 3) == W(2, 1, 1, 3));  // W2(f, (c KH + p) KW + q) = W(f, c, p, q)
+    CHECK(check_close("matrix_as_weights(weights_as_matrix(W))", matrix_as_weights(W2, s), W, 0.0, 0.0));
+    const Tensor<4> out = randn<4>({2, 4, s.Ho, s.Wo}, rng);
+    const Tensor<2> out2 = batch_to_rows(out);
+    REQUIRE(shape_of(out2) == Shape{4, 2 * 5 * 3});
+    CHECK(out2(3, (1 * s.Ho + 2) * s.Wo + 1) == out(1, 3, 2, 1));  // out2(f, (n Ho + i) Wo + j) = out(n, f, i, j)
+    CHECK(check_close("rows_to_batch(batch_to_rows(out))", rows_to_batch(out2, s), out, 0.0, 0.0));
+}
+
+TEST_CASE("backward before forward is a clear error", "[ch05][given]") {
+    Rng rng(95);
+    Conv2D conv(1, 2, 3, rng, 1, 0, "conv1");
+    CHECK_THROWS_AS(conv.backward(xt::ones<double>({1, 2, 3, 3})), ArgumentError);
+    CHECK_THROWS_WITH(conv.backward(xt::ones<double>({1, 2, 3, 3})),
+                      Catch::StartsWith("Conv2D 'conv1' backward: backward was called before forward"));
+}
+
+TEST_CASE("params_and_grads names W and b and shares their memory", "[ch05][given]") {
+    Rng rng(96);
+    Conv2D conv(3, 4, 5, rng, 1, 0, "conv2");
+    std::vector<ParamRef> params = conv.params_and_grads();
+    REQUIRE(params.size() == 2);
+    CHECK(params[0].name == "conv2.W");
+    CHECK(params[0].shape == Shape{4, 3, 5, 5});
+    CHECK(params[1].name == "conv2.b");
+    CHECK(params[1].shape == Shape{4});
+    params[0].value[4 * 3 * 5 * 5 - 1] = 42.0;  // the last element of W, (3, 2, 4, 4)
+    CHECK(conv.W(3, 2, 4, 4) == 42.0);
+    CHECK(params[0].grad.data() == conv.dW.data());
+    CHECK(params[1].grad.data() == conv.db.data());
+    CHECK(conv.in_channels() == 3);
+    CHECK(conv.out_channels() == 4);
+    CHECK(conv.kernel_size() == 5);
+    CHECK(conv.algorithm == ConvAlgorithm::im2col);
+}
+
+TEST_CASE("weights start with standard deviation sqrt(2 / (C KH KW)) and a zero bias", "[ch05][given]") {
+    Rng rng(97);
+    const int C = 8, F = 128, K = 5;
+    Conv2D conv(C, F, K, rng);
+    const double expected = std::sqrt(2.0 / (C * K * K));
+    CHECK(std::abs(xt::mean(conv.W)()) < 0.05 * expected);
+    CHECK(xt::stddev(conv.W)() == Approx(expected).epsilon(0.02));
+    CHECK(xt::amax(xt::abs(conv.b))() == 0.0);
+    Rng same(97);
+    Conv2D again(C, F, K, same);
+    CHECK(check_close("the same seed gives the same W", again.W, conv.W, 0.0, 0.0));
+}

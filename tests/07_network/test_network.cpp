@@ -1,0 +1,243 @@
+// Chapter 7 tests: LeNet assembled from the layers of chapters 2 to 6, its backward pass, and training.
+// The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <vector>
+
+#include <unistd.h>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xsort.hpp>
+#include <xtensor/xview.hpp>
+
+#include "07_network/network.hpp"
+#include "course/data.hpp"
+#include "course/gradcheck.hpp"
+#include "course/layer_check.hpp"
+#include "course/random.hpp"
+#include "course/weights.hpp"
+
+using namespace course;
+
+namespace {
+
+// The smallest input LeNet accepts: 16 x 16 gives 12 x 12 after conv1, 6 x 6 after pool1, 2 x 2 after conv2
+// and 1 x 1 after pool2. It keeps the whole-network gradient check fast.
+constexpr ImageShape small_image{1, 16, 16};
+
+// The smallest distance of any ReLU input to the kink at 0, and of any 2 x 2 pooling window's maximum
+// to the runner-up, in one forward pass. Central differences with step h are only meaningful when both
+// are much larger than the change h causes in them.
+struct KinkDistances {
+    double relu = std::numeric_limits<double>::infinity();
+    double pool = std::numeric_limits<double>::infinity();
+};
+
+template <std::size_t Rank>
+void relu_distance(const Tensor<Rank>& z, KinkDistances& d) {
+    for (double v : z) d.relu = std::min(d.relu, std::abs(v));
+}
+
+void pool_distance(const Tensor<4>& a, KinkDistances& d) {
+    for (std::size_t n = 0; n < a.shape(0); ++n) {
+        for (std::size_t c = 0; c < a.shape(1); ++c) {
+            for (std::size_t i = 0; i + 1 < a.shape(2); i += 2) {
+                for (std::size_t j = 0; j + 1 < a.shape(3); j += 2) {
+                    std::vector<double> w = {a(n, c, i, j), a(n, c, i, j + 1), a(n, c, i + 1, j), a(n, c, i + 1, j + 1)};
+                    std::sort(w.rbegin(), w.rend());
+                    // A window whose maximum is 0 holds ReLU outputs that are all 0: whichever wins, no
+                    // gradient flows through it (ReLU stops it), so only positive maxima can tie harmfully.
+                    if (w[0] > 0) d.pool = std::min(d.pool, w[0] - w[1]);
+                }
+            }
+        }
+    }
+}
+
+// Runs the layers of the reference architecture one by one and measures how close the batch sits to a
+// kink. It uses the layers' own forward passes, so it needs the learner's layers of chapters 2 to 6.
+KinkDistances kink_distances(SimpleConvNet& net, const Tensor<4>& x) {
+    KinkDistances d;
+    const Tensor<4> z1 = net.conv1.forward(x);
+    relu_distance(z1, d);
+    const Tensor<4> a1 = net.relu1.forward(z1);
+    pool_distance(a1, d);
+    const Tensor<4> z2 = net.conv2.forward(net.pool1.forward(a1));
+    relu_distance(z2, d);
+    const Tensor<4> a2 = net.relu2.forward(z2);
+    pool_distance(a2, d);
+    const Tensor<2> z3 = net.fc1.forward(net.flatten.forward(net.pool2.forward(a2)));
+    relu_distance(z3, d);
+    relu_distance(net.fc2.forward(net.relu3.forward(z3)), d);
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("Flatten turns N x C x H x W into N rows and back", "[ch07]") {
+    Rng rng(1);
+    Flatten flatten;
+    const Tensor<4> x = randn<4>({2, 3, 4, 5}, rng);
+    const Tensor<2> out = flatten.forward(x);
+    REQUIRE(shape_of(out) == Shape{2, 60});
+    CHECK(out(1, (2 * 4 + 3) * 5 + 4) == x(1, 2, 3, 4));  // element (n, c, h, w) goes to column (c H + h) W + w
+    // Upstream gradients of magnitude 0.5 to 1.5: a tiny element would drown in the rounding noise of the
+    // central differences (about 1e-10) and make a correct dx look wrong.
+    const Tensor<2> dout = 1.5 * rand_away_from_zero<2>({2, 60}, rng, 1.0 / 3.0, 1.0);
+    const Tensor<4> dx = flatten.backward(dout);
+    REQUIRE(shape_of(dx) == Shape{2, 3, 4, 5});
+    CHECK(dx(0, 1, 2, 3) == dout(0, (1 * 4 + 2) * 5 + 3));
+    Tensor<4> x_var = x;
+    for (const Comparison& c : check_layer_gradients(flatten, x_var, dout)) CHECK(c);
+}
+
+TEST_CASE("the scores have one row per image and one column per class", "[ch07]") {
+    Rng rng(2);
+    SimpleConvNet mnist;
+    CHECK(shape_of(mnist.forward(rand_uniform<4>({3, 1, 28, 28}, rng, 0.0, 1.0))) == Shape{3, 10});
+    SimpleConvNet color({3, 32, 32}, 7);
+    CHECK(shape_of(color.forward(rand_uniform<4>({2, 3, 32, 32}, rng, 0.0, 1.0))) == Shape{2, 7});
+}
+
+TEST_CASE("the flatten size follows from the input shape", "[ch07][given]") {
+    CHECK(SimpleConvNet::flatten_size({1, 28, 28}) == 256);
+    CHECK(SimpleConvNet::flatten_size({3, 32, 32}) == 400);
+    CHECK(SimpleConvNet::flatten_size({1, 16, 16}) == 16);
+    CHECK(SimpleConvNet::flatten_size({1, 28, 40}) == 16 * 4 * 7);
+    SimpleConvNet color({3, 32, 32});
+    CHECK(color.fc1.in_features() == 400);
+    CHECK(color.conv1.W.shape(1) == 3);
+    CHECK_THROWS_AS(SimpleConvNet::flatten_size({1, 15, 28}), ArgumentError);
+}
+
+TEST_CASE("LeNet for 1 x 28 x 28 digits has 44426 parameters in eleven named tensors", "[ch07][given]") {
+    SimpleConvNet net;
+    CHECK(net.parameter_count() == 44426);
+    std::vector<std::string> names;
+    for (const ParamRef& p : net.params_and_grads()) names.push_back(p.name);
+    CHECK(names == std::vector<std::string>{"conv1.W", "conv1.b", "conv2.W", "conv2.b", "fc1.W", "fc1.b",
+                                            "fc2.W", "fc2.b", "fc3.W", "fc3.b"});
+}
+
+TEST_CASE("an input of the wrong shape names the network and both shapes", "[ch07][given]") {
+    SimpleConvNet net;
+    const Tensor<4> wrong = xt::zeros<double>({2, 1, 32, 32});
+    CHECK_THROWS_AS(net.forward(wrong), ShapeError);
+    CHECK_THROWS_WITH(net.forward(wrong), "SimpleConvNet forward: x has shape (2, 1, 32, 32) but must be (N, C=1, H=28, W=28)");
+}
+
+TEST_CASE("weights saved from one network refuse to load into another shape", "[ch07][given]") {
+    SimpleConvNet mnist;
+    SimpleConvNet color({3, 32, 32});
+    const std::filesystem::path file =
+        std::filesystem::temp_directory_path() / ("course-ch07-" + std::to_string(::getpid()) + ".bin");
+    save_weights(file, mnist.params_and_grads());
+    CHECK_THROWS_WITH(load_weights(file, color.params_and_grads()),
+                      file.string() + ": parameter 'conv1.W' has shape (6, 1, 5, 5) in the file but the network "
+                                      "expects (6, 3, 5, 5)");
+    SimpleConvNet again({1, 28, 28}, 10, 7);
+    load_weights(file, again.params_and_grads());
+    CHECK(check_close("fc1.W after loading", again.fc1.W, mnist.fc1.W, 1e-7, 1e-7));  // stored as float
+    std::filesystem::remove(file);
+}
+
+TEST_CASE("the whole network passes a gradient check in double", "[ch07]") {
+    // Choose the first seed whose batch sits at least 1e-4 away from every kink (10 times the step h):
+    // then no nudge of a weight by h moves a ReLU input across 0 or changes a pooling winner.
+    Rng data_rng(3);
+    const Tensor<4> x = rand_uniform<4>({2, 1, 16, 16}, data_rng, 0.0, 1.0);
+    const Labels y = {3, 8};
+    std::uint64_t seed = 100;
+    SimpleConvNet net(small_image, 10, seed);
+    KinkDistances d = kink_distances(net, x);
+    while ((d.relu < 1e-4 || d.pool < 1e-4) && seed < 200) {
+        net = SimpleConvNet(small_image, 10, ++seed);
+        d = kink_distances(net, x);
+    }
+    INFO("seed " << seed << ": closest ReLU input to 0 is " << d.relu << ", smallest pooling gap is " << d.pool);
+    REQUIRE(d.relu >= 1e-4);
+    REQUIRE(d.pool >= 1e-4);
+
+    auto loss = [&] { return static_cast<double>(cross_entropy_loss(net.forward(x), y).loss); };
+    net.backward(cross_entropy_loss(net.forward(x), y).dscores);
+    for (ParamRef& p : net.params_and_grads()) {
+        const xt::xarray<double> analytic = xt::adapt(std::vector<double>(p.grad.begin(), p.grad.end()), p.shape);
+        xt::xarray<double> numeric = xt::zeros<double>(p.shape);
+        for (std::size_t i = 0; i < p.value.size(); ++i) numeric.data()[i] = numerical_derivative(loss, p.value[i]);
+        // The numeric gradient of the whole loss carries a rounding error of about 1e-11 (about
+        // |L| * 1e-16 / h), which is a large relative error for the many weights whose gradient is only
+        // 1e-6. The floor 1e-3 judges every element smaller than 1e-3 by its absolute error instead, which
+        // must stay below 1e-7 * 1e-3 = 1e-10; larger elements keep the relative threshold 1e-7.
+        CHECK(check_gradient("d(" + p.name + ")", analytic, numeric, default_threshold, 1e-3));
+    }
+}
+
+TEST_CASE("sgd_update moves every parameter against its gradient", "[ch07]") {
+    Tensor<2> W = {{1.0, 2.0}}, dW = {{0.5, -1.0}};
+    Tensor<1> b = {0.0}, db = {2.0};
+    sgd_update({param_ref("W", W, dW), param_ref("b", b, db)}, 0.1);
+    CHECK(check_close("W", W, Tensor<2>{{0.95, 2.1}}));
+    CHECK(check_close("b", b, Tensor<1>{-0.2}));
+    CHECK(check_close("dW is left as it was", dW, Tensor<2>{{0.5, -1.0}}, 0.0, 0.0));
+}
+
+TEST_CASE("train_step returns the loss before its update and lowers it", "[ch07]") {
+    Rng rng(4);
+    const Dataset data = make_synthetic_digits(20, rng);
+    SimpleConvNet net({1, 28, 28}, 10, 5);
+    const double before = cross_entropy_loss(net.forward(data.images), data.labels).loss;
+    const double returned = train_step(net, data.images, data.labels, 0.05);
+    CHECK(returned == Approx(before).epsilon(1e-12));
+    const double after = cross_entropy_loss(net.forward(data.images), data.labels).loss;
+    CHECK(after < before);
+}
+
+TEST_CASE("LeNet overfits 50 samples to 100 percent within 150 steps", "[ch07]") {
+    Rng rng(5);
+    const Dataset data = make_synthetic_digits(50, rng);
+    SimpleConvNet net({1, 28, 28}, 10, 6);
+    double loss = 0;
+    std::size_t steps = 0;
+    for (; steps < 150; ++steps) {
+        loss = train_step(net, data.images, data.labels, 0.1);
+        if (loss < 0.05 && accuracy(net, data) == 1.0) break;
+    }
+    INFO("stopped after " << steps << " steps at loss " << loss);
+    CHECK(accuracy(net, data) == 1.0);
+    CHECK(loss < 0.05);
+}
+
+TEST_CASE("the same seed gives the same loss trajectory", "[ch07]") {
+    Rng rng(7);
+    const Dataset data = make_synthetic_digits(40, rng);
+    auto trajectory = [&](std::uint64_t seed) {
+        SimpleConvNet net({1, 28, 28}, 10, seed);
+        Rng shuffle(seed);
+        std::vector<double> losses;
+        train_epoch(net, data, 8, 0.05, shuffle, [&](std::size_t, std::size_t, std::size_t, double loss) {
+            losses.push_back(loss);
+            return true;
+        });
+        return losses;
+    };
+    const std::vector<double> first = trajectory(11), second = trajectory(11), other = trajectory(12);
+    REQUIRE(first.size() == 5);
+    CHECK(first == second);
+    CHECK(first != other);
+}
+
+TEST_CASE("predict gives the class with the largest score", "[ch07]") {
+    Rng rng(8);
+    SimpleConvNet net;
+    const Tensor<4> x = rand_uniform<4>({4, 1, 28, 28}, rng, 0.0, 1.0);
+    const Tensor<2> scores = net.forward(x);
+    const Labels predicted = net.predict(x);
+    for (std::size_t n = 0; n < 4; ++n) {
+        const auto row = xt::row(scores, static_cast<std::ptrdiff_t>(n));
+        CHECK(predicted[n] == static_cast<std::size_t>(xt::argmax(row)()));
+    }
+}

@@ -1,0 +1,335 @@
+// The training program: trains the chapter 7 LeNet on real digits and shows it learning.
+//
+//   train [--data mnist-subset|fashion|DIR] [--epochs N] [--batch-size B] [--lr RATE] [--seed S] [--out DIR]
+//   train --evaluate WEIGHTS [--data ...]       score saved weights on the held-out test set
+//
+// It is built once per track: build/reference/tools/train/train trains the reference solution,
+// build/learner/tools/train/train trains your own layers. `./course train` runs it.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "07_network/network.hpp"
+#include "08_optimizers/optimizers.hpp"
+#include "course/data.hpp"
+#include "course/runtime.hpp"
+#include "course/weights.hpp"
+#include "plots.hpp"
+#include "progress.hpp"
+
+namespace fs = std::filesystem;
+using namespace course;
+
+namespace {
+
+struct Options {
+    std::string data = "mnist-subset";
+    std::size_t epochs = 25;
+    std::size_t batch_size = 32;
+    double learning_rate = 0.05;
+    std::string optimizer = "momentum";
+    double momentum = 0.9;
+    std::string schedule = "cosine";
+    std::size_t augment = 2;
+    std::uint64_t seed = default_seed;
+    std::string out;
+    std::string evaluate;
+    std::size_t limit_train = 0;
+    bool plots = true;
+};
+
+std::unique_ptr<Optimizer> make_optimizer(const Options& opt) {
+    if (opt.optimizer == "sgd") return std::make_unique<SGD>();
+    return std::make_unique<MomentumSGD>(static_cast<real>(opt.momentum));
+}
+
+// The schedules run over all steps of the training, T = epochs x steps per epoch.
+std::unique_ptr<LearningRateSchedule> make_schedule(const Options& opt, std::size_t total_steps) {
+    const auto eta0 = static_cast<real>(opt.learning_rate);
+    if (opt.schedule == "constant") return std::make_unique<ConstantLR>(eta0);
+    if (opt.schedule == "step") {
+        // Three plateaus: the rate falls to a fifth after each third of the training.
+        return std::make_unique<StepDecayLR>(eta0, real(0.2), std::max<std::size_t>(1, (total_steps + 2) / 3));
+    }
+    if (opt.schedule == "exponential") {
+        // The same factor at every step, chosen so that the last step runs at 1 % of the first rate.
+        return std::make_unique<ExponentialDecayLR>(
+            eta0, static_cast<real>(std::pow(0.01, 1.0 / static_cast<double>(std::max<std::size_t>(1, total_steps)))));
+    }
+    return std::make_unique<CosineDecayLR>(eta0, total_steps, real(0));
+}
+
+struct NamedData {
+    std::string name;                      // "mnist-subset", "fashion-mnist" or the folder's name
+    fs::path folder;
+    std::vector<std::string> class_names;  // for the confusion matrix
+};
+
+NamedData resolve_data(const std::string& choice) {
+    const std::vector<std::string> digits = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    if (choice == "mnist-subset") {
+        const fs::path folder = fs::path(COURSE_SOURCE_DIR) / "data" / "mnist-subset";
+        if (!fs::exists(folder / "train-images-idx3-ubyte")) {
+            throw DataError(folder.string() + ": the MNIST subset is not prepared yet; run ./course train (it prepares "
+                            "it) or python3 tools/prepare_data.py");
+        }
+        return {"mnist-subset", folder, digits};
+    }
+    if (choice == "fashion" || choice == "fashion-mnist") {
+        return {"fashion-mnist", "/usr/share/datasets/fashion-mnist",
+                {"T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"}};
+    }
+    const fs::path folder(choice);
+    return {folder.filename().empty() ? folder.parent_path().filename().string() : folder.filename().string(), folder,
+            digits};
+}
+
+// Writes a whole text file atomically (temporary file, then rename), like the weights.
+void write_atomically(const fs::path& path, const std::string& text) {
+    const fs::path tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << text;
+        if (!out) throw DataError(path.string() + ": cannot write");
+    }
+    fs::rename(tmp, path);
+}
+
+std::string metrics_csv(const std::vector<train::EpochMetrics>& epochs) {
+    std::string csv = "epoch,learning_rate,train_loss,test_loss,test_accuracy,seconds,images_per_second\n";
+    char line[256];
+    for (const auto& m : epochs) {
+        std::snprintf(line, sizeof line, "%zu,%g,%.6f,%.6f,%.6f,%.3f,%.1f\n", m.epoch, m.learning_rate, m.train_loss,
+                      m.test_loss, m.test_accuracy, m.seconds, m.images_per_second);
+        csv += line;
+    }
+    return csv;
+}
+
+struct Evaluation {
+    double loss = 0;
+    double accuracy = 0;
+    std::size_t right = 0;
+    std::vector<std::vector<std::size_t>> confusion;
+    std::vector<train::Mistake> mistakes;
+};
+
+// Scores the network on a dataset in batches: mean loss, accuracy, confusion matrix, first mistakes.
+Evaluation evaluate(SimpleConvNet& net, const Dataset& data, std::size_t max_mistakes = 24) {
+    const std::size_t K = net.num_classes(), batch = 500;
+    Evaluation e;
+    e.confusion.assign(K, std::vector<std::size_t>(K, 0));
+    std::vector<std::size_t> indices;
+    Tensor<4> x;
+    Labels y;
+    for (std::size_t start = 0; start < data.size(); start += batch) {
+        indices.clear();
+        for (std::size_t i = start; i < std::min(start + batch, data.size()); ++i) indices.push_back(i);
+        gather_batch(data, indices, x, y);
+        const Tensor<2> scores = net.forward(x);
+        e.loss += static_cast<double>(cross_entropy_loss(scores, y).loss) * static_cast<double>(y.size());
+        for (std::size_t n = 0; n < y.size(); ++n) {
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < K; ++k) best = scores(n, k) > scores(n, best) ? k : best;
+            e.confusion[y[n]][best] += 1;
+            if (best == y[n]) {
+                ++e.right;
+            } else if (e.mistakes.size() < max_mistakes) {
+                train::Mistake m{Tensor<2>({x.shape(2), x.shape(3)}), y[n], best};
+                for (std::size_t h = 0; h < x.shape(2); ++h) {
+                    for (std::size_t w = 0; w < x.shape(3); ++w) m.image(h, w) = x(n, 0, h, w);
+                }
+                e.mistakes.push_back(std::move(m));
+            }
+        }
+    }
+    e.loss /= static_cast<double>(std::max<std::size_t>(data.size(), 1));
+    e.accuracy = static_cast<double>(e.right) / static_cast<double>(std::max<std::size_t>(data.size(), 1));
+    return e;
+}
+
+std::string with_commas(std::size_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+void print_confusion(const Evaluation& e, const std::vector<std::string>& names) {
+    std::printf("confusion matrix (rows: true class, columns: predicted class)\n%9s", "");
+    for (std::size_t p = 0; p < e.confusion.size(); ++p) std::printf("%6.6s", names[p].c_str());
+    std::printf("\n");
+    for (std::size_t t = 0; t < e.confusion.size(); ++t) {
+        std::printf("%9.9s", names[t].c_str());
+        for (std::size_t count : e.confusion[t]) std::printf("%6zu", count);
+        std::printf("\n");
+    }
+}
+
+int run(const Options& opt) {
+    const NamedData source = resolve_data(opt.data);
+    TrainTest data = load_idx_directory(source.folder);
+    if (opt.limit_train > 0) data.train = take(data.train, opt.limit_train);
+    const fs::path out = opt.out.empty() ? fs::path(COURSE_BUILD_DIR) / "results" / source.name : fs::path(opt.out);
+    fs::create_directories(out);
+
+    const ImageShape shape{data.train.images.shape(1), data.train.images.shape(2), data.train.images.shape(3)};
+    SimpleConvNet net(shape, 10, opt.seed);
+    std::printf("data:    %s: %s training and %s test images of %zu x %zu x %zu (%s)\n", source.name.c_str(),
+                with_commas(data.train.size()).c_str(), with_commas(data.test.size()).c_str(), shape.channels,
+                shape.height, shape.width, source.folder.c_str());
+    std::printf("network: LeNet, %s parameters; track: %s; numbers: %s; OpenBLAS: %s\n",
+                with_commas(net.parameter_count()).c_str(), COURSE_TRACK_NAME, sizeof(real) == 4 ? "float" : "double",
+                openblas_description().c_str());
+
+    train::PlotData plots;
+    plots.title = "LeNet on " + source.name;
+    plots.class_names = source.class_names;
+    // Draws the pictures of the trained (or loaded) network; returns the files made, empty with `why` if none.
+    auto draw = [&](const Evaluation& e, std::string& why) {
+        plots.filters = net.conv1.W;
+        plots.confusion = e.confusion;
+        plots.mistakes = e.mistakes;
+        return train::draw_plots(out, plots, why);
+    };
+
+    if (!opt.evaluate.empty()) {
+        load_weights(opt.evaluate, net.params_and_grads());
+        const Evaluation e = evaluate(net, data.test);
+        std::printf("weights: %s\nheld-out accuracy: %.2f%% (%zu of %zu), loss %.4f\n", opt.evaluate.c_str(),
+                    100.0 * e.accuracy, e.right, data.test.size(), e.loss);
+        print_confusion(e, source.class_names);
+        if (opt.plots) {
+            std::string why;
+            const auto made = draw(e, why);
+            if (made.empty()) std::printf("pictures: none (%s)\n", why.c_str());
+            else std::printf("pictures: %s (confusion.png, mistakes.png, conv1_filters.png)\n", out.c_str());
+        }
+        return 0;
+    }
+
+    const std::size_t steps_per_epoch = (data.train.size() + opt.batch_size - 1) / opt.batch_size;
+    const std::unique_ptr<Optimizer> optimizer = make_optimizer(opt);
+    const std::unique_ptr<LearningRateSchedule> schedule = make_schedule(opt, opt.epochs * steps_per_epoch);
+    std::printf("training: %zu epochs, batch size %zu, %s, learning rate %g with %s schedule, %s, seed %llu\n",
+                opt.epochs, opt.batch_size, optimizer->describe().c_str(), opt.learning_rate, opt.schedule.c_str(),
+                opt.augment ? ("random shifts of up to " + std::to_string(opt.augment) + " pixels").c_str()
+                            : "no augmentation",
+                static_cast<unsigned long long>(opt.seed));
+    Rng shuffle_rng(opt.seed + 1);
+    std::size_t step = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t epoch = 1; epoch <= opt.epochs; ++epoch) {
+        train::ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(opt.epochs), steps_per_epoch);
+        std::string diverged;
+        const double epoch_rate = schedule->at(step);
+        // Augmentation draws a new shifted copy of the training set for every epoch (about 10 ms).
+        const Dataset epoch_data = opt.augment ? random_shifts(data.train, opt.augment, shuffle_rng) : Dataset{};
+        const double train_loss = train_epoch(
+            net, opt.augment ? epoch_data : data.train, opt.batch_size, *optimizer, *schedule, step, shuffle_rng,
+            [&](std::size_t index, std::size_t, std::size_t images, double loss) {
+                if (!std::isfinite(loss)) {
+                    diverged = "step " + std::to_string(index + 1) + " of epoch " + std::to_string(epoch) +
+                               ": the loss is " + (std::isnan(loss) ? "nan" : "infinite");
+                    return false;
+                }
+                bar.step(images, loss);
+                return true;
+            });
+        bar.finish();
+        if (!diverged.empty()) {
+            const std::string saved = epoch > 1 ? "the weights of epoch " + std::to_string(epoch - 1) + " are in " +
+                                                      (out / "weights.bin").string()
+                                                : "no epoch finished, so no weights were saved";
+            std::fprintf(stderr,
+                         "train: %s, so training stopped. The updates grew until the numbers overflowed: the learning "
+                         "rate %g is probably too high (try --lr %g); %s.\n",
+                         diverged.c_str(), opt.learning_rate, opt.learning_rate / 10, saved.c_str());
+            return 3;
+        }
+        const double seconds = bar.elapsed();
+        const double images_per_second = bar.images_per_second();
+        const Evaluation e = evaluate(net, data.test, 0);
+        const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::printf("epoch %2zu/%zu  train loss %.4f  test loss %.4f  held-out accuracy %6.2f%%  %5.1f s  %6.0f img/s  "
+                    "(total %s)\n",
+                    epoch, opt.epochs, train_loss, e.loss, 100.0 * e.accuracy, seconds, images_per_second,
+                    train::clock_time(total).c_str());
+        std::fflush(stdout);
+        plots.epochs.push_back({epoch, epoch_rate, train_loss, e.loss, e.accuracy, seconds, images_per_second});
+        save_weights(out / "weights.bin", net.params_and_grads());
+        write_atomically(out / "metrics.csv", metrics_csv(plots.epochs));
+    }
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Evaluation e = evaluate(net, data.test);
+    std::printf("\nheld-out accuracy: %.2f%% (%zu of %zu test images) after %zu epochs in %.1f s\n", 100.0 * e.accuracy,
+                e.right, data.test.size(), opt.epochs, total);
+    std::printf("results:  %s\n          metrics.csv, weights.bin", out.c_str());
+    if (opt.plots) {
+        std::string why;
+        const auto made = draw(e, why);
+        for (const std::string& f : made) std::printf(", %s", f.c_str());
+        if (made.empty()) std::printf("\n          no pictures: %s", why.c_str());
+    }
+    std::printf("\n");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options opt;
+    CLI::App app{"Train the chapter 7 LeNet on real digits, or score saved weights (--evaluate)."};
+    app.add_option("--data", opt.data,
+                   "mnist-subset (10,000 real MNIST digits, prepared by ./course train), fashion (Debian's "
+                   "Fashion-MNIST), or a folder with the four standard MNIST IDX files (plain or .gz)")
+        ->capture_default_str();
+    app.add_option("--epochs", opt.epochs, "passes over the training set")->capture_default_str()->check(CLI::Range(1, 1000));
+    app.add_option("--batch-size", opt.batch_size, "images per SGD step")->capture_default_str()->check(CLI::Range(1, 65536));
+    app.add_option("--lr", opt.learning_rate, "the first learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--optimizer", opt.optimizer, "sgd (chapter 7) or momentum (chapter 8)")
+        ->capture_default_str()->check(CLI::IsMember({"sgd", "momentum"}));
+    app.add_option("--momentum", opt.momentum, "beta of momentum SGD, in [0, 1)")->capture_default_str()->check(CLI::Range(0.0, 0.999999));
+    app.add_option("--lr-schedule", opt.schedule,
+                   "constant; step (a fifth after each third of the training); exponential (down to 1 % at the "
+                   "end); cosine (down to 0 at the end)")
+        ->capture_default_str()->check(CLI::IsMember({"constant", "step", "exponential", "cosine"}));
+    app.add_option("--seed", opt.seed, "seed of the initial weights and of the shuffles")->capture_default_str();
+    app.add_option("--out", opt.out, "folder for metrics.csv, weights.bin and the pictures "
+                                     "(default: <build folder>/results/<data name>)");
+    app.add_option("--evaluate", opt.evaluate, "score this weights file on the test set instead of training")
+        ->check(CLI::ExistingFile);
+    app.add_option("--augment", opt.augment,
+                   "move every training image by up to this many pixels, a new random shift each epoch (0: off)")
+        ->capture_default_str()->check(CLI::Range(0, 8));
+    app.add_option("--limit-train", opt.limit_train, "use only the first N training images (0: all)")->capture_default_str();
+    app.add_flag("!--no-plots", opt.plots, "do not draw the pictures");
+    CLI11_PARSE(app, argc, argv);
+    keep_freed_memory();
+    use_one_blas_thread_unless_asked();
+    try {
+        return run(opt);
+    } catch (const DataError& e) {
+        std::fprintf(stderr, "train: %s\n", e.what());
+        return 2;
+    } catch (const TodoError& e) {
+        const bool chapter8 = std::string(e.what()).rfind("TODO(ch08)", 0) == 0;
+        std::fprintf(stderr, "train: your code is not finished yet: %s%s\n", e.what(),
+                     chapter8 ? "\ntrain: until chapter 8 is done, train with --optimizer sgd --lr-schedule constant" : "");
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "train: %s\n", e.what());
+        return 1;
+    }
+}
