@@ -9,6 +9,7 @@
   ./course book           build the book: the chapters as HTML, in build/reference/book/html
   ./course train          train LeNet on real MNIST digits (--track learner: your own layers)
   ./course experiments    chapter 8's experiments (figures and numbers of initialization, momentum, schedules)
+  ./course bench          training throughput: readable layers, the fast path, libtorch (when installed)
   ./course start          the first command on a fresh machine: install, prepare the data, train LeNet, book
 
 Plain CMake works as well:
@@ -449,6 +450,16 @@ def cmd_experiments(args, extra: list[str]) -> int:
     return run([str(build / "tools" / "experiments" / "experiments"), *extra]).returncode
 
 
+def cmd_bench(args, extra: list[str]) -> int:
+    """Training throughput of the reference: the readable layers, the fast path, and libtorch if installed."""
+    install_missing()
+    build = build_target("reference", "bench_train")
+    env = dict(os.environ)
+    if args.coretype:
+        env["OPENBLAS_CORETYPE"] = args.coretype
+    return subprocess.run([str(build / "bench" / "bench_train"), *extra], cwd=ROOT, env=env).returncode
+
+
 def cmd_start(args, extra: list[str]) -> int:
     """The README's first command: from a fresh machine to a trained LeNet and the book with its figures."""
     install_missing()
@@ -541,6 +552,9 @@ def main() -> int:
     p.add_argument("--track", choices=["reference", "learner"], default="reference",
                    help="run them on the reference solution (default) or your own code")
     p.set_defaults(func=cmd_experiments, passes_extra=True)
+    p = sub.add_parser("bench", help="training throughput of the reference (and of libtorch, when installed)")
+    p.add_argument("--coretype", help="set OPENBLAS_CORETYPE (for example Haswell or SkylakeX) for this run")
+    p.set_defaults(func=cmd_bench, passes_extra=True)
     sub.add_parser("help", help="show this help")
     args, extra = parser.parse_known_args()
     if extra and not getattr(args, "passes_extra", False):

@@ -169,6 +169,22 @@ inline Dataset random_shifts(const Dataset& data, std::size_t max_shift, Rng& rn
     return out;
 }
 
+/// @brief Mirrors half of the images of `data` left to right, chosen at random (in place).
+///
+/// Data augmentation for pictures whose mirror image has the same label, such as clothes (a shoe pointing left
+/// is still a shoe); not for digits, whose mirror images are not digits.
+inline void random_flips(Dataset& data, Rng& rng) {
+    const std::size_t N = data.images.shape(0), C = data.images.shape(1), H = data.images.shape(2),
+                      W = data.images.shape(3);
+    for (std::size_t n = 0; n < N; ++n) {
+        if (rng.index(2) == 0) continue;
+        for (std::size_t row = 0; row < C * H; ++row) {
+            real* r = data.images.data() + (n * C * H + row) * W;
+            std::reverse(r, r + W);
+        }
+    }
+}
+
 /// @brief The first `n` samples of a dataset (all of them when n is larger).
 inline Dataset take(const Dataset& data, std::size_t n) {
     n = std::min(n, data.size());

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,14 @@
 #include "course/weights.hpp"
 #include "plots.hpp"
 #include "progress.hpp"
+
+// The reference track has a fast path (solutions/fast/); the learner's track trains the layers themselves.
+#if __has_include("fast/lenet_fast.hpp")
+#include "fast/lenet_fast.hpp"
+#define COURSE_HAVE_FAST_PATH 1
+#else
+#define COURSE_HAVE_FAST_PATH 0
+#endif
 
 namespace fs = std::filesystem;
 using namespace course;
@@ -39,6 +48,9 @@ struct Options {
     double momentum = 0.9;
     std::string schedule = "cosine";
     std::size_t augment = 2;
+    bool flip = false;
+    std::string engine = COURSE_HAVE_FAST_PATH ? "fast" : "layers";
+    std::size_t threads = 2;
     std::uint64_t seed = default_seed;
     std::string out;
     std::string evaluate;
@@ -122,9 +134,11 @@ struct Evaluation {
     std::vector<train::Mistake> mistakes;
 };
 
-// Scores the network on a dataset in batches: mean loss, accuracy, confusion matrix, first mistakes.
-Evaluation evaluate(SimpleConvNet& net, const Dataset& data, std::size_t max_mistakes = 24) {
-    const std::size_t K = net.num_classes(), batch = 500;
+using ScoresOf = std::function<Tensor<2>(const Tensor<4>&)>;
+
+// Scores a network on a dataset in batches: mean loss, accuracy, confusion matrix, first mistakes.
+Evaluation evaluate(const ScoresOf& scores_of, std::size_t K, const Dataset& data, std::size_t max_mistakes = 24) {
+    const std::size_t batch = 500;
     Evaluation e;
     e.confusion.assign(K, std::vector<std::size_t>(K, 0));
     std::vector<std::size_t> indices;
@@ -134,7 +148,7 @@ Evaluation evaluate(SimpleConvNet& net, const Dataset& data, std::size_t max_mis
         indices.clear();
         for (std::size_t i = start; i < std::min(start + batch, data.size()); ++i) indices.push_back(i);
         gather_batch(data, indices, x, y);
-        const Tensor<2> scores = net.forward(x);
+        const Tensor<2> scores = scores_of(x);
         e.loss += static_cast<double>(cross_entropy_loss(scores, y).loss) * static_cast<double>(y.size());
         for (std::size_t n = 0; n < y.size(); ++n) {
             std::size_t best = 0;
@@ -204,9 +218,10 @@ int run(const Options& opt) {
         return train::draw_plots(out, plots, why);
     };
 
+    const ScoresOf layer_scores = [&](const Tensor<4>& x) { return net.forward(x); };
     if (!opt.evaluate.empty()) {
         load_weights(opt.evaluate, net.params_and_grads());
-        const Evaluation e = evaluate(net, data.test);
+        const Evaluation e = evaluate(layer_scores, net.num_classes(), data.test);
         std::printf("weights: %s\nheld-out accuracy: %.2f%% (%zu of %zu), loss %.4f\n", opt.evaluate.c_str(),
                     100.0 * e.accuracy, e.right, data.test.size(), e.loss);
         print_confusion(e, source.class_names);
@@ -224,9 +239,42 @@ int run(const Options& opt) {
     const std::unique_ptr<LearningRateSchedule> schedule = make_schedule(opt, opt.epochs * steps_per_epoch);
     std::printf("training: %zu epochs, batch size %zu, %s, learning rate %g with %s schedule, %s, seed %llu\n",
                 opt.epochs, opt.batch_size, optimizer->describe().c_str(), opt.learning_rate, opt.schedule.c_str(),
-                opt.augment ? ("random shifts of up to " + std::to_string(opt.augment) + " pixels").c_str()
-                            : "no augmentation",
+                (opt.augment ? "random shifts of up to " + std::to_string(opt.augment) + " pixels" : "no shifts")
+                    .append(opt.flip ? ", random flips" : "")
+                    .c_str(),
                 static_cast<unsigned long long>(opt.seed));
+    // The engine: the layers of chapters 2 to 7 (any track), or the reference's fast path, which keeps its own
+    // copy of the weights and hands them to `net` after every epoch (for evaluating, saving and plotting).
+#if COURSE_HAVE_FAST_PATH
+    std::unique_ptr<fast::FastLeNet> fast_net;
+    if (opt.engine == "fast") fast_net = std::make_unique<fast::FastLeNet>(net, opt.threads);
+#else
+    if (opt.engine == "fast") throw ArgumentError("--engine fast: the fast path exists on the reference track only");
+#endif
+    std::printf("engine:   %s\n", opt.engine == "fast" ? ("the reference's fast path, " + std::to_string(opt.threads) +
+                                                          " thread(s)").c_str()
+                                                       : "the layers of chapters 2 to 7");
+    ScoresOf scores_of = layer_scores;
+#if COURSE_HAVE_FAST_PATH
+    if (fast_net) scores_of = [&](const Tensor<4>& x) { return fast_net->scores(x); };
+#endif
+    using AfterStep = std::function<bool(std::size_t, std::size_t, std::size_t, double)>;
+    auto run_epoch = [&](const Dataset& epoch_data, std::size_t& step, Rng& rng, const AfterStep& after_step) {
+#if COURSE_HAVE_FAST_PATH
+        if (fast_net) {
+            double sum = 0;
+            const std::size_t done = for_each_minibatch(
+                epoch_data, opt.batch_size, rng, [&](const Tensor<4>& x, const Labels& y, std::size_t i, std::size_t n) {
+                    const double loss = fast_net->train_step(x, y, *optimizer, schedule->at(step++));
+                    sum += loss;
+                    return after_step(i, n, y.size(), loss);
+                });
+            fast_net->copy_weights_to(net);
+            return sum / static_cast<double>(std::max<std::size_t>(done, 1));
+        }
+#endif
+        return train_epoch(net, epoch_data, opt.batch_size, *optimizer, *schedule, step, rng, after_step);
+    };
     Rng shuffle_rng(opt.seed + 1);
     std::size_t step = 0;
     const auto start = std::chrono::steady_clock::now();
@@ -235,9 +283,11 @@ int run(const Options& opt) {
         std::string diverged;
         const double epoch_rate = schedule->at(step);
         // Augmentation draws a new shifted copy of the training set for every epoch (about 10 ms).
-        const Dataset epoch_data = opt.augment ? random_shifts(data.train, opt.augment, shuffle_rng) : Dataset{};
-        const double train_loss = train_epoch(
-            net, opt.augment ? epoch_data : data.train, opt.batch_size, *optimizer, *schedule, step, shuffle_rng,
+        const bool augmented = opt.augment > 0 || opt.flip;
+        Dataset epoch_data = augmented ? random_shifts(data.train, opt.augment, shuffle_rng) : Dataset{};
+        if (opt.flip) random_flips(epoch_data, shuffle_rng);
+        const double train_loss = run_epoch(
+            augmented ? epoch_data : data.train, step, shuffle_rng,
             [&](std::size_t index, std::size_t, std::size_t images, double loss) {
                 if (!std::isfinite(loss)) {
                     diverged = "step " + std::to_string(index + 1) + " of epoch " + std::to_string(epoch) +
@@ -260,7 +310,7 @@ int run(const Options& opt) {
         }
         const double seconds = bar.elapsed();
         const double images_per_second = bar.images_per_second();
-        const Evaluation e = evaluate(net, data.test, 0);
+        const Evaluation e = evaluate(scores_of, net.num_classes(), data.test, 0);
         const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::printf("epoch %2zu/%zu  train loss %.4f  test loss %.4f  held-out accuracy %6.2f%%  %5.1f s  %6.0f img/s  "
                     "(total %s)\n",
@@ -272,7 +322,7 @@ int run(const Options& opt) {
         write_atomically(out / "metrics.csv", metrics_csv(plots.epochs));
     }
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const Evaluation e = evaluate(net, data.test);
+    const Evaluation e = evaluate(scores_of, net.num_classes(), data.test);
     std::printf("\nheld-out accuracy: %.2f%% (%zu of %zu test images) after %zu epochs in %.1f s\n", 100.0 * e.accuracy,
                 e.right, data.test.size(), opt.epochs, total);
     std::printf("results:  %s\n          metrics.csv, weights.bin", out.c_str());
@@ -313,6 +363,14 @@ int main(int argc, char** argv) {
     app.add_option("--augment", opt.augment,
                    "move every training image by up to this many pixels, a new random shift each epoch (0: off)")
         ->capture_default_str()->check(CLI::Range(0, 8));
+    app.add_flag("--flip", opt.flip, "mirror half of the training images left to right each epoch (for clothes, "
+                                     "not for digits)");
+    app.add_option("--engine", opt.engine,
+                   "layers: the readable layers of chapters 2 to 7 (your own on the learner track); fast: the "
+                   "reference's fast path (reference track only)")
+        ->capture_default_str()->check(CLI::IsMember({"layers", "fast"}));
+    app.add_option("--threads", opt.threads, "threads of the fast path (each takes a slice of every batch)")
+        ->capture_default_str()->check(CLI::Range(1, 64));
     app.add_option("--limit-train", opt.limit_train, "use only the first N training images (0: all)")->capture_default_str();
     app.add_flag("!--no-plots", opt.plots, "do not draw the pictures");
     CLI11_PARSE(app, argc, argv);
@@ -321,6 +379,9 @@ int main(int argc, char** argv) {
     try {
         return run(opt);
     } catch (const DataError& e) {
+        std::fprintf(stderr, "train: %s\n", e.what());
+        return 2;
+    } catch (const ArgumentError& e) {
         std::fprintf(stderr, "train: %s\n", e.what());
         return 2;
     } catch (const TodoError& e) {

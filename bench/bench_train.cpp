@@ -1,0 +1,231 @@
+// Training throughput of LeNet: images per second of forward + backward + momentum update, float.
+//
+//   bench_train [--repetitions R] [--quick]          (./course bench runs it)
+//
+// It measures, in one run: the readable layers of chapters 2 to 8, the reference's fast path
+// (solutions/fast/) on 1 and 2 threads, and, when Debian's libtorch-dev was installed at configure time, the
+// same LeNet in libtorch, for batches of 32, 64 and 128. Each figure is the median of R repetitions of a
+// fixed number of steps after a warm-up. Then it prints where the fast path spends its time, and how many
+// heap allocations a steady-state step makes.
+#include <malloc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "08_optimizers/optimizers.hpp"
+#include "course/random.hpp"
+#include "course/runtime.hpp"
+#include "fast/lenet_fast.hpp"
+#ifdef COURSE_HAVE_TORCH
+#include "lenet_libtorch.hpp"
+#endif
+
+// Counts C++ heap allocations, to show that a steady-state step of the fast path makes none.
+// (GCC 12 takes the free() of a replaced operator delete for a mismatch.)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+void* operator new(std::size_t size) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace course;
+
+namespace {
+
+static_assert(sizeof(real) == sizeof(float), "bench_train measures the float build");
+
+struct Rate {
+    double median = 0, low = 0, high = 0;
+};
+
+Rate summarize(std::vector<double> rates) {
+    std::sort(rates.begin(), rates.end());
+    return {rates[rates.size() / 2], rates.front(), rates.back()};
+}
+
+// Images per second of `repetitions` runs of `steps` calls of `step`, after `warmup` calls.
+Rate measure(const std::function<void()>& step, std::size_t batch, int steps, int repetitions, int warmup = 5) {
+    for (int i = 0; i < warmup; ++i) step();
+    std::vector<double> rates;
+    for (int r = 0; r < repetitions; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < steps; ++i) step();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        rates.push_back(static_cast<double>(steps) * static_cast<double>(batch) / seconds);
+    }
+    return summarize(rates);
+}
+
+std::string cpu_name() {
+    std::ifstream info("/proc/cpuinfo");
+    for (std::string line; std::getline(info, line);) {
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    }
+    return "unknown CPU";
+}
+
+struct Batch {
+    Tensor<4> x;
+    Labels y;
+};
+
+Batch make_batch(std::size_t n, Rng& rng) { return {rand_uniform<4>({n, 1, 28, 28}, rng, 0.0, 1.0), random_labels(n, 10, rng)}; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int repetitions = 7;
+    bool quick = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+            repetitions = 3;
+        } else if (std::strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
+            repetitions = std::max(1, std::atoi(argv[++i]));
+        } else {
+            std::fprintf(stderr, "bench_train: unknown argument '%s' (use --repetitions R or --quick)\n", argv[i]);
+            return 2;
+        }
+    }
+    keep_freed_memory();
+    use_one_blas_thread_unless_asked();
+    std::printf("LeNet training throughput: forward + backward + momentum update, float, images/s\n");
+    std::printf("CPU: %s, %u hardware threads\n", cpu_name().c_str(), std::thread::hardware_concurrency());
+    std::printf("OpenBLAS: %s\n", openblas_description().c_str());
+    std::printf("median of %d repetitions (lowest-highest in brackets)\n\n", repetitions);
+
+    const std::vector<std::size_t> batches = {32, 64, 128};
+    Rng rng(1);
+    std::vector<Batch> data;
+    for (std::size_t b : batches) data.push_back(make_batch(b, rng));
+    auto steps_for = [&](std::size_t batch, double images) {
+        return std::max(3, static_cast<int>((quick ? images / 3 : images) / static_cast<double>(batch)));
+    };
+
+    struct Row {
+        std::size_t batch;
+        Rate layers, fast1, fast2, torch1, torch2;
+    };
+    std::vector<Row> rows;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        const std::size_t b = batches[i];
+        const Batch& d = data[i];
+        Row row{b, {}, {}, {}, {}, {}};
+        {
+            SimpleConvNet net({1, 28, 28}, 10, 5);
+            MomentumSGD optimizer(0.9);
+            row.layers = measure([&] { train_step(net, d.x, d.y, optimizer, real(0.01)); }, b, steps_for(b, 1500),
+                                 repetitions, 2);
+        }
+        for (std::size_t threads : {1, 2}) {
+            SimpleConvNet net({1, 28, 28}, 10, 5);
+            fast::FastLeNet fast(net, threads);
+            MomentumSGD optimizer(0.9);
+            (threads == 1 ? row.fast1 : row.fast2) =
+                measure([&] { fast.train_step(d.x, d.y, optimizer, real(0.01)); }, b, steps_for(b, 6000), repetitions);
+#ifdef COURSE_HAVE_TORCH
+            (threads == 1 ? row.torch1 : row.torch2) = summarize(libtorch_images_per_second(
+                static_cast<int>(b), static_cast<int>(threads), steps_for(b, 6000), repetitions));
+#endif
+        }
+        rows.push_back(row);
+        std::fprintf(stderr, "  measured batch %zu\n", b);
+    }
+
+    auto cell = [](const Rate& r) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%6.0f (%.0f-%.0f)", r.median, r.low, r.high);
+        return std::string(text);
+    };
+#ifdef COURSE_HAVE_TORCH
+    std::printf("| batch | threads | readable layers | fast path | libtorch 1.13 | fast / libtorch |\n");
+    std::printf("|---|---|---|---|---|---|\n");
+#else
+    std::printf("| batch | threads | readable layers | fast path |\n|---|---|---|---|\n");
+#endif
+    for (const Row& r : rows) {
+        for (std::size_t threads : {1, 2}) {
+            const Rate& f = threads == 1 ? r.fast1 : r.fast2;
+            const std::string layers = threads == 1 ? cell(r.layers) : std::string("-");
+#ifdef COURSE_HAVE_TORCH
+            const Rate& t = threads == 1 ? r.torch1 : r.torch2;
+            std::printf("| %zu | %zu | %s | %s | %s | %.2fx |\n", r.batch, threads, layers.c_str(), cell(f).c_str(),
+                        cell(t).c_str(), f.median / t.median);
+#else
+            std::printf("| %zu | %zu | %s | %s |\n", r.batch, threads, layers.c_str(), cell(f).c_str());
+#endif
+        }
+    }
+#ifndef COURSE_HAVE_TORCH
+    std::printf("\n(libtorch-dev was not installed when this build was configured: no side-by-side. Install it "
+                "with apt-get, then reconfigure, to compare.)\n");
+#endif
+    const Row& last = rows.back();
+    std::printf("\nfast path, batch %zu: 2 threads give %.2fx the images/s of 1 thread\n", last.batch,
+                last.fast2.median / last.fast1.median);
+
+    // Where the time goes: the stages of a step of the fast path, measured by thread 0.
+    for (std::size_t threads : {1, 2}) {
+        const Batch& d = data[1];  // batch 64
+        SimpleConvNet net({1, 28, 28}, 10, 5);
+        fast::FastLeNet fast(net, threads);
+        MomentumSGD optimizer(0.9);
+        for (int i = 0; i < 5; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
+        fast.times.clear();
+        const int steps = quick ? 30 : 100;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < steps; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
+        const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("\nwhere a step of the fast path spends its time (batch 64, %zu thread%s, %.3f ms per step):\n",
+                    threads, threads == 1 ? "" : "s", 1000.0 * total / steps);
+        double accounted = 0;
+        for (int s = 0; s < fast::stage_count; ++s) {
+            const double share = fast.times.seconds[static_cast<std::size_t>(s)] / total;
+            accounted += share;
+            std::printf("  %5.1f %%  %s\n", 100.0 * share, fast::stage_name(s));
+        }
+        std::printf("  %5.1f %%  other (waiting for the other thread, the minibatch loop, timers)\n",
+                    100.0 * std::max(0.0, 1.0 - accounted));
+    }
+
+    // Heap allocations of a steady-state step (after the warm-up above sized every buffer).
+    std::printf("\nheap allocations per steady-state step (operator new, counted over 20 steps):\n");
+    {
+        const Batch& d = data[1];
+        SimpleConvNet net({1, 28, 28}, 10, 5);
+        MomentumSGD optimizer(0.9);
+        for (int i = 0; i < 3; ++i) train_step(net, d.x, d.y, optimizer, real(0.01));
+        const std::size_t before = allocations.load();
+        for (int i = 0; i < 20; ++i) train_step(net, d.x, d.y, optimizer, real(0.01));
+        std::printf("  readable layers: %.1f (every layer returns new tensors; clear, not fast)\n",
+                    static_cast<double>(allocations.load() - before) / 20.0);
+    }
+    for (std::size_t threads : {1, 2}) {
+        const Batch& d = data[1];
+        SimpleConvNet net({1, 28, 28}, 10, 5);
+        fast::FastLeNet fast(net, threads);
+        MomentumSGD optimizer(0.9);
+        for (int i = 0; i < 3; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
+        const std::size_t before = allocations.load(), heap = mallinfo2().uordblks;
+        for (int i = 0; i < 20; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
+        std::printf("  fast path, %zu thread%s: %.1f (malloc'ed bytes %s)\n", threads, threads == 1 ? "" : "s",
+                    static_cast<double>(allocations.load() - before) / 20.0,
+                    mallinfo2().uordblks == heap ? "unchanged" : "changed");
+    }
+    return 0;
+}
