@@ -1,5 +1,17 @@
 # Targets and helpers shared by every part of the course build.
 
+# COURSE_SANITIZE: every target of the build (the tests and everything compiled into them) with AddressSanitizer
+# and UndefinedBehaviorSanitizer; the first report stops the program. The `sanitize` preset sets it, and the full
+# suite runs it (tools/sanitize.py). -O1 because ASan's reports stay exact there, while -O0 would make xtensor's
+# indexing 60-100x slower (TOOLCHAIN.md). Applied here, before any target exists, so no target needs its own flags.
+option(COURSE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer (the 'sanitize' preset)" OFF)
+if(COURSE_SANITIZE)
+  set(course_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_compile_options(${course_sanitize_flags} -O1 -g)
+  add_link_options(${course_sanitize_flags})
+  message(STATUS "Sanitizers: AddressSanitizer and UndefinedBehaviorSanitizer, -O1")
+endif()
+
 # course_common: the given tools in common/ (tensor aliases, errors, random numbers, gradient checker).
 add_library(course_common INTERFACE)
 target_include_directories(course_common INTERFACE "${PROJECT_SOURCE_DIR}/common")

@@ -513,6 +513,16 @@ def cmd_book(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------
+# fuzz
+
+
+def cmd_fuzz(args) -> int:
+    """The fuzzers of the IDX reader and the weights loader (tools/fuzz.py), for a bounded time each."""
+    install_missing()
+    return run([sys.executable, str(ROOT / "tools" / "fuzz.py"), "--seconds", str(args.seconds)]).returncode
+
+
+# ----------------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -538,6 +548,9 @@ def main() -> int:
     p.set_defaults(func=cmd_test)
     p = sub.add_parser("book", help="build the course book (HTML, opens offline) from the chapters")
     p.set_defaults(func=cmd_book)
+    p = sub.add_parser("fuzz", help="fuzz the IDX reader and the weights loader (libFuzzer, clang)")
+    p.add_argument("--seconds", type=int, default=60, help="fuzzing time per target (default 60)")
+    p.set_defaults(func=cmd_fuzz)
     p = sub.add_parser("train", help="train LeNet on real MNIST digits (options after -- go to the program)",
                        description="Installs what is missing, prepares the MNIST digits, builds the training "
                                    "program and runs it. Options the program understands (see ./course train -- --help) "

@@ -94,7 +94,9 @@ inline Tensor<2> batch_to_rows(const Tensor<4>& dout) {
 /// @param xp  the zero-padded input, shape (N, C, Hp, Wp) (`zero_pad(x, pad)`)
 /// @param s   the sizes of the convolution (`conv_sizes()`)
 /// @return    cols, shape (C*KH*KW, N*Ho*Wo)
+/// @throws ArgumentError when the sizes in s do not fit together; ShapeError when xp is not (N, C, Hp, Wp)
 inline Tensor<2> im2col(const Tensor<4>& xp, const ConvSizes& s) {
+    check_conv_sizes("im2col", s);
     check_shape("im2col", "xp", xp, {{"N", s.N}, {"C", s.C}, {"Hp", s.Hp}, {"Wp", s.Wp}});
     Tensor<2> cols = xt::zeros<real>({s.C * s.KH * s.KW, s.N * s.Ho * s.Wo});
     // TODO(ch05) begin: im2col -- read README.md section 6
@@ -114,7 +116,9 @@ inline Tensor<2> im2col(const Tensor<4>& xp, const ConvSizes& s) {
 /// @param dcols  the gradient of the column matrix, shape (C*KH*KW, N*Ho*Wo)
 /// @param s      the sizes of the convolution
 /// @return       dxp, the gradient of the padded input, shape (N, C, Hp, Wp)
+/// @throws ArgumentError when the sizes in s do not fit together; ShapeError when dcols is not (C*KH*KW, N*Ho*Wo)
 inline Tensor<4> col2im(const Tensor<2>& dcols, const ConvSizes& s) {
+    check_conv_sizes("col2im", s);
     check_shape("col2im", "dcols", dcols, {{"C*KH*KW", s.C * s.KH * s.KW}, {"N*Ho*Wo", s.N * s.Ho * s.Wo}});
     Tensor<4> dxp = xt::zeros<real>({s.N, s.C, s.Hp, s.Wp});
     // TODO(ch05) begin: col2im -- read README.md section 7

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -82,17 +83,18 @@ public:
     ///
     /// For 1 x 28 x 28: conv 5x5 gives 24 x 24, pool gives 12 x 12, conv gives 8 x 8, pool gives 4 x 4,
     /// so 16 x 4 x 4 = 256. For 3 x 32 x 32 it is 16 x 5 x 5 = 400.
-    /// @throws ArgumentError when the image is too small for the two convolutions and poolings
+    /// @throws ArgumentError when the image is too small for the two convolutions and poolings (below 16 x 16)
     static std::size_t flatten_size(ImageShape input) {
-        auto after_conv_and_pool = [](std::size_t size, const char* axis) {
-            if (size < 5) throw ArgumentError(std::string("SimpleConvNet: the image ") + axis + " is too small");
-            const std::size_t conv = size - 5 + 1;  // 5x5 kernel, stride 1, no padding
-            if (conv < 2) throw ArgumentError(std::string("SimpleConvNet: the image ") + axis + " is too small");
-            return conv / 2;                        // 2x2 pooling, stride 2 (floor)
+        auto after_two_conv_and_pool = [](std::size_t size, const char* axis) {
+            // 5x5 kernel, stride 1, no padding (size - 4), then 2x2 pooling, stride 2 (floor), twice: the
+            // smallest size that leaves a pooling window after the second convolution is 16
+            if (size < 16) {
+                throw ArgumentError(std::string("SimpleConvNet: the image ") + axis + " is " + std::to_string(size) +
+                                    " but must be at least 16 for two 5x5 convolutions, each followed by 2x2 pooling");
+            }
+            return ((size - 4) / 2 - 4) / 2;
         };
-        const std::size_t h = after_conv_and_pool(after_conv_and_pool(input.height, "height"), "height");
-        const std::size_t w = after_conv_and_pool(after_conv_and_pool(input.width, "width"), "width");
-        return 16 * h * w;
+        return 16 * after_two_conv_and_pool(input.height, "height") * after_two_conv_and_pool(input.width, "width");
     }
 
     /// @brief A LeNet for images of shape `input` and `num_classes` classes, with weights drawn from `seed`.
@@ -100,9 +102,10 @@ public:
     /// @param input        C x H x W of one image; (1, 28, 28) for MNIST, (3, 32, 32) for CIFAR-like images
     /// @param num_classes  K, the number of scores per image
     /// @param seed         the seed of the random weights: the same seed gives the same network
+    /// @throws ArgumentError when the image has no channel or is smaller than 16 x 16, or num_classes is 0
     explicit SimpleConvNet(ImageShape input = {}, std::size_t num_classes = 10, std::uint64_t seed = default_seed)
         : init_rng_(seed),
-          conv1(input.channels, 6, 5, init_rng_, 1, 0, "conv1"),
+          conv1(checked_channels(input, num_classes), 6, 5, init_rng_, 1, 0, "conv1"),
           relu1("relu1"),
           pool1(2, "pool1"),
           conv2(6, 16, 5, init_rng_, 1, 0, "conv2"),
@@ -138,9 +141,9 @@ public:
     ///
     /// @param x  images, shape (N, C, H, W)
     /// @return   scores, shape (N, K): one unnormalized score per class (softmax turns them into probabilities)
-    /// @throws ShapeError when x does not have the network's input shape
+    /// @throws ShapeError when x does not have the network's input shape, or holds no image (N = 0)
     Tensor<2> forward(const Tensor<4>& x) {
-        check_shape("SimpleConvNet forward", "x", x,
+        check_batch("SimpleConvNet forward", "x", x,
                     {{"N"}, {"C", input_.channels}, {"H", input_.height}, {"W", input_.width}});
         // TODO(ch07) begin: SimpleConvNet::forward -- read README.md section 3
         course::todo("ch07", "SimpleConvNet::forward", "read README.md section 3");
@@ -153,7 +156,9 @@ public:
     ///
     /// @param dscores  \f$ \partial L / \partial scores \f$, shape (N, K), from `cross_entropy_loss`
     /// @return         \f$ \partial L / \partial x \f$, shape (N, C, H, W)
+    /// @throws ShapeError when dscores does not have K columns (fc3's backward checks N against its forward)
     Tensor<4> backward(const Tensor<2>& dscores) {
+        check_shape("SimpleConvNet backward", "dscores", dscores, {{"N"}, {"K", num_classes_}});
         // TODO(ch07) begin: SimpleConvNet::backward -- read README.md section 4
         course::todo("ch07", "SimpleConvNet::backward", "read README.md section 4");
         // TODO(ch07) end
@@ -191,6 +196,17 @@ public:
     }
 
 private:
+    /// Checks the constructor's arguments before any layer is built, and returns C as `Conv2D` takes it.
+    static int checked_channels(ImageShape input, std::size_t num_classes) {
+        if (input.channels < 1 || input.channels > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+            throw ArgumentError("SimpleConvNet: the image has " + std::to_string(input.channels) +
+                                " channels but must have at least 1 (and at most INT_MAX, Conv2D's limit)");
+        }
+        if (num_classes < 1) throw ArgumentError("SimpleConvNet: num_classes must be at least 1, not 0");
+        flatten_size(input);  // throws when the image is too small
+        return static_cast<int>(input.channels);
+    }
+
     ImageShape input_;
     std::size_t num_classes_;
 };
@@ -201,7 +217,11 @@ private:
 ///
 /// @param params         the parameters and their gradients, from `params_and_grads()`
 /// @param learning_rate  \f$ \eta \f$, the step size (positive)
+/// @throws ArgumentError when the learning rate is not a positive number
 inline void sgd_update(const std::vector<ParamRef>& params, real learning_rate) {
+    if (!(learning_rate > 0) || !std::isfinite(learning_rate)) {
+        throw ArgumentError("sgd_update: learning_rate must be a positive number, not " + std::to_string(learning_rate));
+    }
     // TODO(ch07) begin: sgd_update -- read README.md section 5
     course::todo("ch07", "sgd_update", "read README.md section 5");
     // TODO(ch07) end
@@ -224,7 +244,9 @@ inline real train_step(SimpleConvNet& net, const Tensor<4>& x, const Labels& y, 
 // [train_step]
 
 /// @brief The share of `data` that `net` classifies right, computed in batches of `batch_size`.
+/// @throws ArgumentError when batch_size is 0
 inline double accuracy(SimpleConvNet& net, const Dataset& data, std::size_t batch_size = 256) {
+    if (batch_size == 0) throw ArgumentError("accuracy: batch_size must be at least 1, not 0");
     if (data.size() == 0) return 0.0;
     std::vector<std::size_t> indices(batch_size);
     Tensor<4> x;

@@ -7,7 +7,12 @@
 #include <cstddef>
 #include <limits>
 #include <optional>
+#if __has_include(<version>)
+#include <version>
+#endif
+#if defined(__cpp_lib_source_location)
 #include <source_location>
+#endif
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -43,6 +48,23 @@ public:
 };
 
 namespace detail {
+#if defined(__cpp_lib_source_location)
+using source_location = std::source_location;
+#else
+/// clang 14 with GCC 12's standard library (the fuzzers' build in fuzz/, clangd-14 in an editor) has no
+/// std::source_location: these are the two members `todo()` uses, made from builtins both compilers have.
+struct source_location {
+    static constexpr source_location current(const char* file = __builtin_FILE(),
+                                             unsigned line = __builtin_LINE()) noexcept {
+        return source_location{file, line};
+    }
+    constexpr const char* file_name() const noexcept { return file_; }
+    constexpr unsigned line() const noexcept { return line_; }
+    const char* file_;
+    unsigned line_;
+};
+#endif
+
 /// Cuts an absolute path down to the part that starts at `chapters/` or `solutions/`, so messages show
 /// the path a learner knows from the repository, wherever the build happens.
 inline std::string course_relative_path(std::string_view path) {
@@ -67,7 +89,7 @@ inline std::string course_relative_path(std::string_view path) {
 /// TODO(ch02): implement FullyConnected::backward in chapters/02_fully_connected/fully_connected.hpp:80 - read README.md section 3, then run ./course check 2
 /// @endcode
 [[noreturn]] inline void todo(std::string_view chapter, std::string_view function, std::string_view next_step,
-                              std::source_location where = std::source_location::current()) {
+                              detail::source_location where = detail::source_location::current()) {
     std::ostringstream message;
     std::string_view number = chapter.substr(chapter.find_first_of("0123456789"));
     if (number.size() > 1 && number.front() == '0') number.remove_prefix(1);
@@ -116,6 +138,26 @@ void check_shape(std::string_view where, std::string_view argument, const T& ten
     if (!ok) {
         throw ShapeError(std::string(where) + ": " + std::string(argument) + " has shape " +
                          shape_to_string(shape) + " but must be " + expected_to_string(expected));
+    }
+}
+
+/// @brief `check_shape` for a batch: the tensor must also hold at least one sample (N >= 1 on its first axis).
+///
+/// Layers whose computation needs a sample call it on their input. An empty batch has no mean loss, and
+/// xtensor's tools misbehave on it: `xt::sum` over an empty axis does undefined pointer arithmetic, and
+/// `xt::linalg::dot` of (0, 3) transposed with (0, 2) returns a (3, 3) matrix instead of (3, 2) zeros.
+///
+/// Message example: ``FullyConnected 'fc1' forward: x has shape (0, 3) but must be (N>=1, D=3): a batch
+/// holds at least one sample``.
+template <class T>
+void check_batch(std::string_view where, std::string_view argument, const T& tensor, const std::vector<Dim>& expected) {
+    check_shape(where, argument, tensor, expected);
+    if (!expected.empty() && tensor.shape()[0] == 0) {
+        std::string wanted = expected_to_string(expected);
+        if (!expected[0].value) wanted.insert(1 + expected[0].letter.size(), ">=1");
+        throw ShapeError(std::string(where) + ": " + std::string(argument) + " has shape " +
+                         shape_to_string(tensor.shape()) + " but must be " + wanted +
+                         ": a batch holds at least one sample");
     }
 }
 

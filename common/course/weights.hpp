@@ -47,6 +47,26 @@ inline void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
+/// A tensor name read from a file, fit for a one-line message: any byte that is not printable ASCII (a line
+/// break, a control character, half of a UTF-8 letter) and the backslash are shown as hex escapes (`\x0A`),
+/// and a long name is cut after 60 bytes. The name is the file's data, not a string the program chose.
+inline std::string printable_name(std::string_view name) {
+    constexpr std::size_t shown = 60;
+    std::string out;
+    for (std::size_t i = 0; i < name.size() && i < shown; ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (c >= 0x20 && c < 0x7F && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02X", c);
+            out += hex;
+        }
+    }
+    if (name.size() > shown) out += "... (" + std::to_string(name.size()) + " bytes)";
+    return out;
+}
+
 /// Reads fields from a byte buffer; every read checks there are enough bytes left.
 class ByteReader {
 public:
@@ -146,23 +166,24 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
         const std::uint16_t length = fields.u16("a tensor name's length");
         const auto name = fields.take(length, "a tensor name");
         st.name.assign(name.begin(), name.end());
-        const std::uint8_t rank = fields.u8("the rank of '" + st.name + "'");
+        const std::string shown = detail::printable_name(st.name);
+        const std::uint8_t rank = fields.u8("the rank of '" + shown + "'");
         if (rank == 0 || rank > 8) {
-            detail::data_error(source, fields.offset() - 1, "tensor '" + st.name + "' has rank " +
+            detail::data_error(source, fields.offset() - 1, "tensor '" + shown + "' has rank " +
                                                                 std::to_string(rank) + " (1 to 8 allowed)");
         }
         std::size_t elements = 1;
         for (std::uint8_t r = 0; r < rank; ++r) {
-            const std::size_t e = fields.u32("the shape of '" + st.name + "'");
+            const std::size_t e = fields.u32("the shape of '" + shown + "'");
             st.shape.push_back(e);
             elements *= e;
             if (e == 0 || elements > fields.left() / 4) {
-                detail::data_error(source, fields.offset() - 4, "tensor '" + st.name + "' claims shape " +
+                detail::data_error(source, fields.offset() - 4, "tensor '" + shown + "' claims shape " +
                                                                     shape_to_string(st.shape) +
                                                                     ", more numbers than the file holds");
             }
         }
-        const auto raw = fields.take(4 * elements, "the numbers of '" + st.name + "' (from byte " +
+        const auto raw = fields.take(4 * elements, "the numbers of '" + shown + "' (from byte " +
                                                        std::to_string(start) + ")");
         st.values.resize(elements);
         for (std::size_t i = 0; i < elements; ++i) {
@@ -204,13 +225,17 @@ inline void save_weights(const std::filesystem::path& path, const std::vector<Pa
     }
 }
 
-/// @brief Loads a weights file into `params`, which must match it exactly: the same names, in any order,
-/// with the same shapes.
-/// @throws DataError naming the file and the parameter when a name is missing or extra, or a shape differs;
-///         nothing is changed in `params` unless every check passes
-inline void load_weights(const std::filesystem::path& path, const std::vector<ParamRef>& params) {
-    const std::vector<std::uint8_t> bytes = read_file_bytes(path);
-    const std::vector<StoredTensor> stored = parse_weights(bytes, path.string());
+/// @brief Loads a weights file held in memory into `params`, as `load_weights(path, params)` does with a file.
+///
+/// @param bytes   the whole file
+/// @param source  the file's name, for error messages
+/// @param params  the parameters to fill, which must match the file exactly (names in any order, shapes)
+/// @throws DataError as `parse_weights`, and naming the parameter when a name is missing or extra, or a shape
+///         differs; nothing is changed in `params` unless every check passes
+inline void load_weights(std::span<const std::uint8_t> bytes, std::string_view source,
+                         const std::vector<ParamRef>& params) {
+    const std::string name(source);
+    const std::vector<StoredTensor> stored = parse_weights(bytes, source);
     std::vector<const StoredTensor*> match;
     for (const ParamRef& p : params) {
         const StoredTensor* found = nullptr;
@@ -218,11 +243,11 @@ inline void load_weights(const std::filesystem::path& path, const std::vector<Pa
             if (s.name == p.name) found = &s;
         }
         if (found == nullptr) {
-            throw DataError(path.string() + ": has no parameter '" + p.name + "' " + shape_to_string(p.shape) +
+            throw DataError(name + ": has no parameter '" + p.name + "' " + shape_to_string(p.shape) +
                             "; was it saved from another network?");
         }
         if (found->shape != p.shape) {
-            throw DataError(path.string() + ": parameter '" + p.name + "' has shape " + shape_to_string(found->shape) +
+            throw DataError(name + ": parameter '" + p.name + "' has shape " + shape_to_string(found->shape) +
                             " in the file but the network expects " + shape_to_string(p.shape));
         }
         match.push_back(found);
@@ -232,16 +257,25 @@ inline void load_weights(const std::filesystem::path& path, const std::vector<Pa
             bool known = false;
             for (const ParamRef& p : params) known = known || p.name == s.name;
             if (!known) {
-                throw DataError(path.string() + ": holds a parameter '" + s.name + "' " + shape_to_string(s.shape) +
+                throw DataError(name + ": holds a parameter '" + detail::printable_name(s.name) + "' " + shape_to_string(s.shape) +
                                 " that the network does not have; was it saved from another network?");
             }
         }
-        throw DataError(path.string() + ": holds " + std::to_string(stored.size()) + " tensors but the network has " +
+        throw DataError(name + ": holds " + std::to_string(stored.size()) + " tensors but the network has " +
                         std::to_string(params.size()) + " parameters (a name appears twice?)");
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
         std::copy(match[i]->values.begin(), match[i]->values.end(), params[i].value.begin());
     }
+}
+
+/// @brief Loads a weights file into `params`, which must match it exactly: the same names, in any order,
+/// with the same shapes.
+/// @throws DataError naming the file and the parameter when a name is missing or extra, or a shape differs;
+///         nothing is changed in `params` unless every check passes
+inline void load_weights(const std::filesystem::path& path, const std::vector<ParamRef>& params) {
+    const std::vector<std::uint8_t> bytes = read_file_bytes(path);
+    load_weights(bytes, path.string(), params);
 }
 
 }  // namespace course

@@ -78,8 +78,9 @@ inline LinearScalarGrads scalar_graph_gradients(real x, real w, real b, real t) 
 /// @param W  weights, shape (D, M)
 /// @param b  bias, shape (M): the same bias is added to every row
 /// @return   Y, shape (N, M)
-/// @throws ShapeError when the shapes do not fit together
+/// @throws ShapeError when the shapes do not fit together, or X holds no sample (N = 0)
 inline Tensor<2> linear_forward(const Tensor<2>& X, const Tensor<2>& W, const Tensor<1>& b) {
+    check_batch("linear_forward", "X", X, {{"N"}, {"D"}});
     check_shape("linear_forward", "W", W, {{"D", X.shape(1)}, {"M"}});
     check_shape("linear_forward", "b", b, {{"M", W.shape(1)}});
     // TODO(ch01) begin: linear_forward -- read README.md section 4
@@ -129,8 +130,9 @@ struct LinearGrads {
 /// @param X   the inputs the forward pass saw, shape (N, D)
 /// @param W   the weights the forward pass saw, shape (D, M)
 /// @return    dX (N, D), dW (D, M) and db (M)
-/// @throws ShapeError when the shapes do not fit together
+/// @throws ShapeError when the shapes do not fit together, or X holds no sample (N = 0)
 inline LinearGrads linear_backward(const Tensor<2>& dY, const Tensor<2>& X, const Tensor<2>& W) {
+    check_batch("linear_backward", "X", X, {{"N"}, {"D"}});
     check_shape("linear_backward", "W", W, {{"D", X.shape(1)}, {"M"}});
     check_shape("linear_backward", "dY", dY, {{"N", X.shape(0)}, {"M", W.shape(1)}});
     // TODO(ch01) begin: linear_backward -- read README.md section 4

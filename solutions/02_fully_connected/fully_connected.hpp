@@ -61,9 +61,9 @@ public:
     ///
     /// @param x  inputs, shape (N, D)
     /// @return   out, shape (N, M)
-    /// @throws ShapeError when x is not (N, D)
+    /// @throws ShapeError when x is not (N, D), or holds no sample (N = 0)
     Tensor<2> forward(const Tensor<2>& x) override {
-        check_shape(where("forward"), "x", x, {{"N"}, {"D", in_features()}});
+        check_batch(where("forward"), "x", x, {{"N"}, {"D", in_features()}});
         // TODO(ch02) begin: FullyConnected::forward -- read README.md section 2
         cache_ = Cache{x};  // backward needs x for dW
         return xt::linalg::dot(x, W) + b;

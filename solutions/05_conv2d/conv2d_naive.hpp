@@ -41,8 +41,15 @@ struct ConvSizes {
 /// The division rounds down (as in PyTorch and TensorFlow's "valid"): when the stride does not fit the
 /// padded input exactly, the last rows (or columns) that no kernel position reaches are ignored, and their
 /// gradient is 0. Example: size 6, K 3, S 2, pad 0 gives (6 - 3) / 2 + 1 = 2 outputs; they read rows 0-2
-/// and 2-4, and row 5 is never read. Needs size + 2 pad >= K (`conv_sizes()` checks it).
+/// and 2-4, and row 5 is never read.
+///
+/// @throws ArgumentError when stride or kernel is 0, or the kernel is larger than the padded size
 inline std::size_t conv_output_size(std::size_t size, std::size_t kernel, std::size_t stride, std::size_t pad) {
+    if (stride == 0 || kernel == 0 || kernel > size + 2 * pad) {
+        throw ArgumentError("conv_output_size: needs stride >= 1 and 1 <= kernel <= size + 2 pad, but stride = " +
+                            std::to_string(stride) + ", kernel = " + std::to_string(kernel) + ", size = " +
+                            std::to_string(size) + ", pad = " + std::to_string(pad));
+    }
     return (size + 2 * pad - kernel) / stride + 1;
 }
 
@@ -53,13 +60,13 @@ inline std::size_t conv_output_size(std::size_t size, std::size_t kernel, std::s
 /// @param W       weights, shape (F, C, KH, KW): the same C as x
 /// @param stride  S, at least 1 (an `int`, so that a negative number is reported, not wrapped around)
 /// @param pad     0 or more
-/// @throws ShapeError when x and W disagree on C, when the kernel is empty, or when it is larger than the
-///         padded input; ArgumentError when stride < 1 or pad < 0
+/// @throws ShapeError when x and W disagree on C, when x holds no sample (N = 0), when the kernel is empty,
+///         or when it is larger than the padded input; ArgumentError when stride < 1 or pad < 0
 inline ConvSizes conv_sizes(std::string_view where, const Tensor<4>& x, const Tensor<4>& W, int stride, int pad) {
     const std::string at(where);
     if (stride < 1) throw ArgumentError(at + ": stride must be at least 1, not " + std::to_string(stride));
     if (pad < 0) throw ArgumentError(at + ": padding must be 0 or more, not " + std::to_string(pad));
-    check_shape(at, "x", x, {{"N"}, {"C", W.shape(1)}, {"H"}, {"W"}});
+    check_batch(at, "x", x, {{"N"}, {"C", W.shape(1)}, {"H"}, {"W"}});
     ConvSizes s{};
     s.N = x.shape(0);
     s.C = x.shape(1);
@@ -84,6 +91,33 @@ inline ConvSizes conv_sizes(std::string_view where, const Tensor<4>& x, const Te
     s.Ho = conv_output_size(s.H, s.KH, s.stride, s.pad);
     s.Wo = conv_output_size(s.W, s.KW, s.stride, s.pad);
     return s;
+}
+
+/// @brief Throws `ArgumentError` unless the sizes in `s` fit together as `conv_sizes()` makes them.
+///
+/// The im2col helpers index with raw pointers along whole rows of windows, trusting s: a hand-made s with,
+/// say, one output row too many would read and write outside the tensors instead of failing.
+///
+/// @param where  who checks, for the message, for example "im2col"
+/// @param s      the sizes to check
+inline void check_conv_sizes(std::string_view where, const ConvSizes& s) {
+    auto fail = [&](const std::string& what) {
+        throw ArgumentError(std::string(where) + ": the sizes s do not fit together: " + what +
+                            " (make s with conv_sizes())");
+    };
+    if (s.stride == 0) fail("stride is 0");
+    if (s.KH == 0 || s.KW == 0) fail("the kernel is " + std::to_string(s.KH) + " x " + std::to_string(s.KW));
+    if (s.Hp != s.H + 2 * s.pad || s.Wp != s.W + 2 * s.pad) {
+        fail("Hp x Wp is " + std::to_string(s.Hp) + " x " + std::to_string(s.Wp) + " but H + 2 pad x W + 2 pad is " +
+             std::to_string(s.H + 2 * s.pad) + " x " + std::to_string(s.W + 2 * s.pad));
+    }
+    if (s.KH > s.Hp || s.KW > s.Wp) fail("the kernel is larger than the padded input");
+    const std::size_t Ho = (s.Hp - s.KH) / s.stride + 1, Wo = (s.Wp - s.KW) / s.stride + 1;
+    if (s.Ho != Ho || s.Wo != Wo) {
+        fail("Ho x Wo is " + std::to_string(s.Ho) + " x " + std::to_string(s.Wo) +
+             " but (Hp - KH) / stride + 1 x (Wp - KW) / stride + 1 is " + std::to_string(Ho) + " x " +
+             std::to_string(Wo));
+    }
 }
 
 /// @brief The input surrounded by `pad` rows and columns of zeros on each side.

@@ -86,8 +86,16 @@ public:
     /// @brief The number of windows along an axis of `size` pixels: \f$ \lfloor (size - K) / S \rfloor + 1 \f$.
     ///
     /// Ho = output_size(H) and Wo = output_size(W). The division rounds down: pixels after the last window
-    /// that fits are not pooled. Needs size >= kernel_size (forward checks it).
-    std::size_t output_size(std::size_t size) const { return (size - kernel_size_) / stride_ + 1; }
+    /// that fits are not pooled.
+    /// @throws ArgumentError when size is smaller than kernel_size: no window fits
+    std::size_t output_size(std::size_t size) const {
+        if (size < kernel_size_) {
+            throw ArgumentError(where("output_size") + ": size is " + std::to_string(size) +
+                                " but must be at least kernel_size = " + std::to_string(kernel_size_) +
+                                ", or no window fits");
+        }
+        return (size - kernel_size_) / stride_ + 1;
+    }
 
     // [forward]
     /// @brief Forward pass: the maximum of every window, and where it was.

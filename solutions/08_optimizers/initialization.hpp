@@ -101,8 +101,13 @@ struct StackActivations {
 ///
 /// With He the standard deviation stays about the same from layer to layer; too small, it vanishes
 /// (shrinks by a constant factor per layer); too large, it explodes.
+/// @throws ArgumentError when width or batch is 0
 inline StackActivations deep_stack_activations(InitScheme scheme, std::size_t depth, std::size_t width,
                                                std::size_t batch, Rng& rng) {
+    if (width == 0 || batch == 0) {
+        throw ArgumentError("deep_stack_activations: width and batch must be at least 1, not " + std::to_string(width) +
+                            " and " + std::to_string(batch));
+    }
     Tensor<2> h = randn<2>({batch, width}, rng);
     StackActivations result;
     for (std::size_t layer = 0; layer < depth; ++layer) {

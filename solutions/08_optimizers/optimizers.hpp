@@ -71,8 +71,15 @@ public:
     real beta() const { return beta_; }
     std::string describe() const override { return "momentum SGD (beta = " + std::to_string(beta_).substr(0, 4) + ")"; }
 
-    /// @brief The velocity of parameter number `i` (for tests and plots); empty before the first step.
-    const std::vector<real>& velocity(std::size_t i) const { return velocity_.at(i); }
+    /// @brief The velocity of parameter number `i` (for tests and plots).
+    /// @throws ArgumentError when there is no parameter `i` (before the first step there is none)
+    const std::vector<real>& velocity(std::size_t i) const {
+        if (i >= velocity_.size()) {
+            throw ArgumentError("MomentumSGD velocity: there is no parameter " + std::to_string(i) + ", the optimizer has " +
+                                std::to_string(velocity_.size()) + " velocities (none before the first step)");
+        }
+        return velocity_[i];
+    }
 
     // [momentum_step]
     void step(const std::vector<ParamRef>& params, real learning_rate) override {

@@ -130,24 +130,35 @@ public:
     const std::vector<ParamRef>& params_and_grads() const { return params_; }
 
     /// @brief Copies the weights into a `SimpleConvNet` of the same shape (to save, plot or compare them).
+    /// @throws ArgumentError when `net` has other parameters (another input shape or number of classes)
     void copy_weights_to(SimpleConvNet& net) const {
-        auto target = net.params_and_grads();
-        for (std::size_t i = 0; i < target.size(); ++i) std::copy(values_[i].begin(), values_[i].end(), target[i].value.begin());
+        const auto target = net.params_and_grads();
+        // Check every tensor before copying any, so that a mismatch leaves `net` as it was.
+        for (std::size_t i = 0; i < target.size(); ++i) {
+            if (i >= shapes_.size() || target[i].shape != shapes_[i]) {
+                throw ArgumentError("FastLeNet copy_weights_to: the network's " + target[i].name + " has shape " +
+                                    shape_to_string(target[i].shape) + " but this one's is " +
+                                    (i < shapes_.size() ? shape_to_string(shapes_[i]) : std::string("missing")));
+            }
+        }
+        for (std::size_t i = 0; i < target.size(); ++i) {
+            std::copy(values_[i].begin(), values_[i].end(), target[i].value.begin());
+        }
     }
 
     /// @brief Forward and backward pass of one batch: fills the gradients and returns the mean loss.
     /// @param x  images, shape (N, C, H, W) of the network's input shape
     /// @param y  N labels, each below K
     real forward_backward(const Tensor<4>& x, const Labels& y) {
-        check_input(x);
+        check_input("FastLeNet forward_backward", x);
         if (y.size() != x.shape(0)) {
-            throw ShapeError("FastLeNet: " + std::to_string(y.size()) + " labels for " + std::to_string(x.shape(0)) +
-                             " images");
+            throw ShapeError("FastLeNet forward_backward: y has " + std::to_string(y.size()) + " labels but x has N = " +
+                             std::to_string(x.shape(0)) + " images (one label per image)");
         }
         for (std::size_t n = 0; n < y.size(); ++n) {
             if (y[n] >= classes_) {
-                throw ArgumentError("FastLeNet: label y[" + std::to_string(n) + "] = " + std::to_string(y[n]) +
-                                    " is not below K = " + std::to_string(classes_));
+                throw ArgumentError("FastLeNet forward_backward: label y[" + std::to_string(n) + "] = " +
+                                    std::to_string(y[n]) + " is not below K = " + std::to_string(classes_));
             }
         }
         job_x_ = x.data();
@@ -180,7 +191,7 @@ public:
 
     /// @brief The scores (N, K) of a batch: the forward pass only (on the calling thread).
     Tensor<2> scores(const Tensor<4>& x) {
-        check_input(x);
+        check_input("FastLeNet scores", x);
         Worker& w = workers_[0];
         const std::size_t N = x.shape(0);
         forward(w, x.data(), N);
@@ -205,9 +216,11 @@ private:
     };
 
     /// The shape check of the layers, written so that it allocates nothing unless the shape is wrong.
-    void check_input(const Tensor<4>& x) const {
-        if (x.shape(1) != input_.channels || x.shape(2) != input_.height || x.shape(3) != input_.width) {
-            check_shape("FastLeNet", "x", x, {{"N"}, {"C", input_.channels}, {"H", input_.height}, {"W", input_.width}});
+    /// An empty batch is refused too: its mean loss is 0 / 0, and the matrix products get leading dimensions of 0.
+    void check_input(const char* where, const Tensor<4>& x) const {
+        if (x.shape(0) == 0 || x.shape(1) != input_.channels || x.shape(2) != input_.height ||
+            x.shape(3) != input_.width) {
+            check_batch(where, "x", x, {{"N"}, {"C", input_.channels}, {"H", input_.height}, {"W", input_.width}});
         }
     }
 

@@ -114,3 +114,14 @@ TEST_CASE("shapes that do not fit give an error naming the function and both sha
     CHECK_THROWS_WITH(linear_backward(dY_bad, X, W_ok), Catch::Contains("dY has shape (3, 5) but must be (N=2, M=5)"));
     CHECK_THROWS_WITH(squared_loss_backward(X, W_ok), Catch::Contains("T has shape (3, 5) but must have the shape of Y, (2, 3)"));
 }
+
+TEST_CASE("an empty batch is refused by the batched linear node", "[ch01][given]") {
+    const Tensor<2> X = xt::zeros<double>({0, 3});
+    const Tensor<2> W = xt::ones<double>({3, 2});
+    const Tensor<1> b = xt::ones<double>({2});
+    CHECK_THROWS_AS(linear_forward(X, W, b), ShapeError);
+    CHECK_THROWS_WITH(linear_forward(X, W, b),
+                      "linear_forward: X has shape (0, 3) but must be (N>=1, D): a batch holds at least one sample");
+    const Tensor<2> dY = xt::zeros<double>({0, 2});
+    CHECK_THROWS_WITH(linear_backward(dY, X, W), Catch::StartsWith("linear_backward: X has shape (0, 3) but must be (N>=1, D)"));
+}

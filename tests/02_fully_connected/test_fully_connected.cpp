@@ -152,3 +152,12 @@ TEST_CASE("weights start with standard deviation sqrt(2 / D) and a zero bias", "
     CHECK(check_close("the same seed gives the same W", again.W, fc.W, 0.0, 0.0));
     CHECK_THROWS_AS(FullyConnected(0, 3, rng), ArgumentError);
 }
+
+TEST_CASE("an empty batch names the layer and the shape it needs", "[ch02][given]") {
+    Rng rng(6);
+    FullyConnected fc(3, 2, rng, "fc1");
+    const Tensor<2> empty = xt::zeros<double>({0, 3});
+    CHECK_THROWS_AS(fc.forward(empty), ShapeError);
+    CHECK_THROWS_WITH(fc.forward(empty), "FullyConnected 'fc1' forward: x has shape (0, 3) but must be (N>=1, D=3): "
+                                         "a batch holds at least one sample");
+}

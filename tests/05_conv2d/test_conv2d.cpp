@@ -597,3 +597,47 @@ TEST_CASE("weights start with standard deviation sqrt(2 / (C KH KW)) and a zero 
     Conv2D again(C, F, K, same);
     CHECK(check_close("the same seed gives the same W", again.W, conv.W, 0.0, 0.0));
 }
+
+TEST_CASE("an empty batch or a bias of the wrong shape is refused before any convolution runs", "[ch05][given]") {
+    Rng rng(31);
+    Conv2D conv(1, 2, 3, rng, 1, 0, "conv1");
+    const Tensor<4> empty = xt::zeros<double>({0, 1, 5, 5});
+    CHECK_THROWS_AS(conv.forward(empty), ShapeError);
+    CHECK_THROWS_WITH(conv.forward(empty), "Conv2D 'conv1' forward: x has shape (0, 1, 5, 5) but must be "
+                                           "(N>=1, C=1, H, W): a batch holds at least one sample");
+    CHECK_THROWS_AS(conv2d_forward_naive(empty, conv.W, conv.b), ShapeError);
+    const Tensor<4> no_dout = xt::zeros<double>({0, 2, 3, 3});
+    CHECK_THROWS_AS(conv2d_backward_im2col(no_dout, empty, conv.W), ShapeError);
+    const Tensor<4> x = xt::ones<double>({1, 1, 5, 5});
+    const Tensor<1> b_bad = xt::zeros<double>({3});
+    CHECK_THROWS_WITH(conv2d_forward_naive(x, conv.W, b_bad), "conv2d_forward_naive: b has shape (3) but must be (F=2)");
+    CHECK_THROWS_WITH(conv2d_forward_im2col(x, conv.W, b_bad), "conv2d_forward_im2col: b has shape (3) but must be (F=2)");
+}
+
+TEST_CASE("conv_output_size refuses a zero stride and a kernel larger than the padded input", "[ch05][given]") {
+    CHECK(conv_output_size(6, 3, 2, 0) == 2);
+    CHECK(conv_output_size(2, 4, 1, 1) == 1);
+    CHECK_THROWS_AS(conv_output_size(6, 3, 0, 0), ArgumentError);
+    CHECK_THROWS_AS(conv_output_size(4, 0, 1, 0), ArgumentError);
+    CHECK_THROWS_WITH(conv_output_size(2, 5, 1, 1), "conv_output_size: needs stride >= 1 and 1 <= kernel <= size + 2 pad, "
+                                                    "but stride = 1, kernel = 5, size = 2, pad = 1");
+}
+
+TEST_CASE("im2col and col2im refuse sizes that do not fit together", "[ch05][given]") {
+    Rng rng(32);
+    const Tensor<4> x = rand_uniform<4>({2, 1, 5, 5}, rng);
+    const Tensor<4> W = rand_uniform<4>({3, 1, 3, 3}, rng);
+    ConvSizes s = conv_sizes("test", x, W, 1, 0);
+    s.Ho += 1;  // one output row too many: im2col would read below the image
+    CHECK_THROWS_AS(im2col(x, s), ArgumentError);
+    CHECK_THROWS_WITH(im2col(x, s), "im2col: the sizes s do not fit together: Ho x Wo is 4 x 3 but (Hp - KH) / stride + 1 "
+                                    "x (Wp - KW) / stride + 1 is 3 x 3 (make s with conv_sizes())");
+    const Tensor<2> dcols = xt::zeros<double>({9, 2 * 4 * 3});
+    CHECK_THROWS_AS(col2im(dcols, s), ArgumentError);
+    ConvSizes padded = conv_sizes("test", x, W, 1, 0);
+    padded.Hp = 7;  // as if padded, but pad is 0
+    CHECK_THROWS_WITH(im2col(x, padded), Catch::Contains("Hp x Wp is 7 x 5 but H + 2 pad x W + 2 pad is 5 x 5"));
+    ConvSizes still = conv_sizes("test", x, W, 1, 0);
+    still.stride = 0;
+    CHECK_THROWS_WITH(col2im(xt::zeros<double>({9, 18}), still), Catch::Contains("col2im: the sizes s do not fit together: stride is 0"));
+}

@@ -303,3 +303,11 @@ TEST_CASE("a dout of the wrong shape names the layer and both shapes", "[ch06]")
     CHECK_THROWS_WITH(pool.backward(dout_bad),
                       "MaxPool2D 'pool1' backward: dout has shape (2, 3, 4, 4) but must be (N=2, C=3, Ho=2, Wo=2)");
 }
+
+TEST_CASE("output_size refuses a size smaller than the window", "[ch06][given]") {
+    MaxPool2D pool(3, 1, "pool1");
+    CHECK(pool.output_size(3) == 1);
+    CHECK_THROWS_AS(pool.output_size(2), ArgumentError);
+    CHECK_THROWS_WITH(pool.output_size(2),
+                      "MaxPool2D 'pool1' output_size: size is 2 but must be at least kernel_size = 3, or no window fits");
+}

@@ -241,3 +241,39 @@ TEST_CASE("predict gives the class with the largest score", "[ch07]") {
         CHECK(predicted[n] == static_cast<std::size_t>(xt::argmax(row)()));
     }
 }
+
+TEST_CASE("a dout of the wrong shape names Flatten and both shapes", "[ch07]") {
+    Flatten flatten("flat");
+    const Tensor<4> x = xt::zeros<double>({2, 3, 2, 2});
+    flatten.forward(x);
+    const Tensor<2> dout_bad = xt::zeros<double>({2, 11});
+    CHECK_THROWS_AS(flatten.backward(dout_bad), ShapeError);
+    CHECK_THROWS_WITH(flatten.backward(dout_bad), "Flatten 'flat' backward: dout has shape (2, 11) but must be (N=2, C*H*W=12)");
+}
+
+TEST_CASE("the network refuses bad sizes an empty batch and dscores of the wrong width", "[ch07][given]") {
+    CHECK_THROWS_WITH(SimpleConvNet({1, 28, 28}, 0), "SimpleConvNet: num_classes must be at least 1, not 0");
+    CHECK_THROWS_WITH(SimpleConvNet({0, 28, 28}), Catch::StartsWith("SimpleConvNet: the image has 0 channels but must have at least 1"));
+    CHECK_THROWS_WITH(SimpleConvNet({1, 12, 28}), "SimpleConvNet: the image height is 12 but must be at least 16 for two 5x5 "
+                                                  "convolutions, each followed by 2x2 pooling");
+    SimpleConvNet net;
+    const Tensor<4> empty = xt::zeros<double>({0, 1, 28, 28});
+    CHECK_THROWS_WITH(net.forward(empty), "SimpleConvNet forward: x has shape (0, 1, 28, 28) but must be (N>=1, C=1, H=28, "
+                                          "W=28): a batch holds at least one sample");
+    const Tensor<2> dscores_bad = xt::zeros<double>({2, 7});
+    CHECK_THROWS_AS(net.backward(dscores_bad), ShapeError);
+    CHECK_THROWS_WITH(net.backward(dscores_bad), "SimpleConvNet backward: dscores has shape (2, 7) but must be (N, K=10)");
+}
+
+TEST_CASE("sgd_update and accuracy refuse a bad learning rate or batch size", "[ch07][given]") {
+    Tensor<1> w = {1.0}, dw = {1.0};
+    CHECK_THROWS_WITH(sgd_update({param_ref("w", w, dw)}, -0.1),
+                      Catch::StartsWith("sgd_update: learning_rate must be a positive number, not -0.1"));
+    CHECK_THROWS_AS(sgd_update({param_ref("w", w, dw)}, std::nan("")), ArgumentError);
+    CHECK_THROWS_AS(sgd_update({param_ref("w", w, dw)}, 0.0), ArgumentError);
+    CHECK(w(0) == 1.0);
+    SimpleConvNet net;
+    Rng rng(3);
+    const Dataset data = make_synthetic_digits(4, rng);
+    CHECK_THROWS_WITH(accuracy(net, data, 0), "accuracy: batch_size must be at least 1, not 0");
+}

@@ -189,3 +189,14 @@ TEST_CASE("training with an optimizer lowers the loss of LeNet", "[ch08]") {
     CHECK(step == 24);
     CHECK(last < 0.5 * first);
 }
+
+TEST_CASE("the deep-stack experiment and the velocity accessor refuse bad arguments", "[ch08][given]") {
+    Rng rng(8);
+    CHECK_THROWS_WITH(deep_stack_activations(InitScheme::he, 3, 0, 16, rng),
+                      "deep_stack_activations: width and batch must be at least 1, not 0 and 16");
+    CHECK_THROWS_AS(deep_stack_activations(InitScheme::he, 3, 8, 0, rng), ArgumentError);
+    MomentumSGD momentum;
+    CHECK_THROWS_AS(momentum.velocity(0), ArgumentError);
+    CHECK_THROWS_WITH(momentum.velocity(0),
+                      "MomentumSGD velocity: there is no parameter 0, the optimizer has 0 velocities (none before the first step)");
+}

@@ -17,6 +17,9 @@
 
 // Counts every C++ heap allocation of this test program, to prove that a steady-state training step
 // of the fast path makes none. (GCC 12 takes the free() of a replaced operator delete for a mismatch.)
+// Every form of plain new and delete is replaced, not only the two that the fast path uses: a sanitizer
+// build brings its own operator new for each form it is not given, and memory from its nothrow new (Catch2
+// uses it) freed by the free() below would be a real allocator mismatch (AddressSanitizer reports it).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
 std::atomic<std::size_t> allocations{0};
@@ -26,8 +29,18 @@ void* operator new(std::size_t size) {
     if (void* p = std::malloc(size ? size : 1)) return p;
     throw std::bad_alloc();
 }
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(size ? size : 1);
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace course;
 using course::fast::FastLeNet;
@@ -159,8 +172,22 @@ TEST_CASE("wrong input to the fast path is a clear error", "[fast]") {
     SimpleConvNet net;
     FastLeNet fast(net, 1);
     const Tensor<4> wrong = xt::zeros<double>({2, 1, 32, 32});
-    CHECK_THROWS_WITH(fast.scores(wrong), "FastLeNet: x has shape (2, 1, 32, 32) but must be (N, C=1, H=28, W=28)");
+    CHECK_THROWS_WITH(fast.scores(wrong), "FastLeNet scores: x has shape (2, 1, 32, 32) but must be (N, C=1, H=28, W=28)");
     const Tensor<4> x = xt::zeros<double>({2, 1, 28, 28});
     CHECK_THROWS_AS(fast.forward_backward(x, {1}), ShapeError);
-    CHECK_THROWS_WITH(fast.forward_backward(x, {1, 10}), "FastLeNet: label y[1] = 10 is not below K = 10");
+    CHECK_THROWS_WITH(fast.forward_backward(x, {1, 10}), "FastLeNet forward_backward: label y[1] = 10 is not below K = 10");
+    SimpleConvNet colour({3, 32, 32});
+    CHECK_THROWS_WITH(fast.copy_weights_to(colour), Catch::Contains("conv1.W has shape (6, 3, 5, 5) but this one's is (6, 1, 5, 5)"));
+}
+
+TEST_CASE("an empty batch or a label count other than N is refused by the fast path", "[fast]") {
+    SimpleConvNet net;
+    FastLeNet fast(net, 2);
+    const Tensor<4> empty = xt::zeros<double>({0, 1, 28, 28});
+    CHECK_THROWS_WITH(fast.forward_backward(empty, {}), "FastLeNet forward_backward: x has shape (0, 1, 28, 28) but must "
+                                                        "be (N>=1, C=1, H=28, W=28): a batch holds at least one sample");
+    CHECK_THROWS_AS(fast.scores(empty), ShapeError);
+    const Tensor<4> x = xt::zeros<double>({2, 1, 28, 28});
+    CHECK_THROWS_WITH(fast.forward_backward(x, {1, 2, 3}),
+                      "FastLeNet forward_backward: y has 3 labels but x has N = 2 images (one label per image)");
 }

@@ -1,0 +1,12 @@
+// libFuzzer target: the weights file of common/course/weights.hpp (parse_weights, and load_weights into a
+// small fixed set of parameters). tools/fuzz.py builds and runs it; fuzz_harness.hpp says what is checked.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "fuzz_harness.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    course_fuzz::run_weights(std::span<const std::uint8_t>(data, size));
+    return 0;
+}
