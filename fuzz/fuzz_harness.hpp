@@ -14,7 +14,6 @@
 #pragma once
 
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -186,10 +185,8 @@ inline void run_weights(std::span<const std::uint8_t> bytes) {
     const std::string source = source_name;
     parse_weights_checked(bytes, source);
     if (bytes.size() < 4) return;
-    std::vector<std::uint8_t> fixed(bytes.begin(), bytes.end());
-    const std::size_t body = fixed.size() - 4;
-    const auto crc = static_cast<std::uint32_t>(crc32(0L, fixed.data(), static_cast<uInt>(body)));
-    for (int i = 0; i < 4; ++i) fixed[body + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(crc >> (8 * i));
+    std::vector<std::uint8_t> fixed(bytes.begin(), bytes.end() - 4);
+    course::detail::append_crc32(fixed);
     parse_weights_checked(fixed, source);
 
     SmallNetwork net;

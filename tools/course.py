@@ -10,6 +10,7 @@
   ./course train          train LeNet on real MNIST digits (--track learner: your own layers)
   ./course experiments    chapter 8's experiments (figures and numbers of initialization, momentum, schedules)
   ./course bench          training throughput: readable layers, the fast path, libtorch (when installed)
+  ./course fuzz           fuzz the IDX reader and the weights loader with libFuzzer (60 s each by default)
   ./course start          the first command on a fresh machine: install, prepare the data, train LeNet, book
 
 Plain CMake works as well:
@@ -25,12 +26,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from catch_report import run_catch
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".course"
@@ -213,56 +214,6 @@ def cmd_setup(args) -> int:
 # check
 
 
-@dataclass
-class CaseResult:
-    name: str
-    passed: bool
-    first_failure: str
-
-
-def walk_results(element: ET.Element):
-    """The result elements of a Catch2 XML test case in document order, without the children of an
-    Expression (its Exception belongs to it)."""
-    for child in element:
-        yield child
-        if child.tag not in ("Expression", "Info"):
-            yield from walk_results(child)
-
-
-def parse_catch_xml(path: Path) -> list[CaseResult]:
-    root = ET.parse(path).getroot()
-    results = []
-    for case in root.iter("TestCase"):
-        overall = case.find("OverallResult")
-        passed = overall is not None and overall.get("success") == "true"
-        failures: list[str] = []
-        context: list[str] = []  # INFO messages, which Catch2 writes just before the assertion they explain
-        for element in walk_results(case):
-            if element.tag == "Info":
-                context.append((element.text or "").strip())
-            elif element.tag == "Expression":
-                if element.get("success") == "false":
-                    where = f"{Path(element.get('filename', '?')).name}:{element.get('line', '?')}"
-                    exception = element.find("Exception")
-                    if exception is not None:
-                        text = (exception.text or "").strip()
-                    else:
-                        original = (element.findtext("Original") or "").strip()
-                        expanded = (element.findtext("Expanded") or "").strip()
-                        text = f"{where}: {element.get('type', 'CHECK')}( {original} )\n{expanded}"
-                    if context:
-                        text += "\nwith: " + "; ".join(context)
-                    failures.append(text)
-                context = []
-            elif element.tag in ("Exception", "FatalErrorCondition", "Failure") and element.text:
-                failures.append(element.text.strip())
-        first = failures[0] if failures else ""
-        if len(failures) > 1:
-            first += f"\n(and {len(failures) - 1} more failed check(s) in this test)"
-        results.append(CaseResult(case.get("name", "?"), passed, first))
-    return results
-
-
 def indent(text: str, prefix: str = "      ") -> str:
     lines = []
     for line in text.splitlines():
@@ -284,16 +235,12 @@ def cmd_check(args) -> int:
     exe = ROOT / "build" / "learner" / "tests" / target
     if args.verbose:
         return run([str(exe)]).returncode
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.xml"
-        result = run([str(exe), "-r", "xml", "-o", str(report)], capture_output=True, text=True)
-        try:
-            cases = parse_catch_xml(report)
-        except (ET.ParseError, FileNotFoundError):
-            say(result.stdout + result.stderr)
-            raise CourseError(f"the tests of chapter {chapter.number} stopped before they finished "
-                              f"(exit code {result.returncode}); run ./course check {chapter.number} --verbose, "
-                              f"or run {exe.relative_to(ROOT)} under gdb")
+    cases, result = run_catch(exe, cwd=ROOT)
+    if cases is None:
+        say(result.stdout + result.stderr)
+        raise CourseError(f"the tests of chapter {chapter.number} stopped before they finished "
+                          f"(exit code {result.returncode}); run ./course check {chapter.number} --verbose, "
+                          f"or run {exe.relative_to(ROOT)} under gdb")
     passed = sum(c.passed for c in cases)
     say(f"\nChapter {chapter.number}: {chapter.title} (learner track)")
     for case in cases:

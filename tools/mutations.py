@@ -51,9 +51,10 @@ import sys
 import tempfile
 import threading
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from catch_report import run_catch
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -456,25 +457,20 @@ class Worker:
 
     def run_tests(self, chapter: str) -> Outcome:
         """Runs the chapter's tests; 'caught' when any fails, crashes or times out."""
-        with tempfile.TemporaryDirectory(prefix="mutation-report-") as tmp:
-            report = Path(tmp) / "report.xml"
+        # in a folder of its own, so that the workers' tests never share a working directory
+        with tempfile.TemporaryDirectory(prefix="mutation-run-") as tmp:
             try:
-                run = subprocess.run([str(self.exe(chapter)), "-r", "xml", "-o", str(report)],
-                                     capture_output=True, text=True, timeout=TEST_TIMEOUT, cwd=tmp)
+                cases, run = run_catch(self.exe(chapter), cwd=tmp, timeout=TEST_TIMEOUT)
             except subprocess.TimeoutExpired:
                 return Outcome("caught", f"timed out after {TEST_TIMEOUT} s (an endless loop or a very slow mutant)")
+        if cases is None:
+            code = run.returncode
             try:
-                root = ET.parse(report).getroot()
-            except (ET.ParseError, FileNotFoundError):
-                code = run.returncode
-                try:
-                    how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-                except ValueError:
-                    how = f"signal {-code}"
-                return Outcome("caught", f"crashed ({how}) before the test report was complete")
-        cases = list(root.iter("TestCase"))
-        failed = [c.get("name", "?") for c in cases
-                  if (r := c.find("OverallResult")) is None or r.get("success") != "true"]
+                how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+            except ValueError:
+                how = f"signal {-code}"
+            return Outcome("caught", f"crashed ({how}) before the test report was complete")
+        failed = [c.name for c in cases if not c.passed]
         if not cases:
             return Outcome("PROBLEM", "no test case ran")
         if failed:

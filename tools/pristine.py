@@ -19,9 +19,9 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
-import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from catch_report import run_catch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,38 +43,27 @@ def cmd_build(args) -> int:
     return 0
 
 
-def text_of(element: ET.Element) -> str:
-    return " ".join(t.strip() for t in element.itertext() if t.strip())
-
-
 def cmd_verify(args) -> int:
     exe = Path(args.exe)
     if not exe.exists():
         print(f"pristine check: {exe} was not built", file=sys.stderr)
         return 1
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.xml"
-        run = subprocess.run([str(exe), "-r", "xml", "-o", str(report)], capture_output=True, text=True)
-        try:
-            root = ET.parse(report).getroot()
-        except (ET.ParseError, FileNotFoundError) as e:
-            print(f"pristine check of {args.chapter}: the test executable did not finish its report "
-                  f"(exit code {run.returncode}: a crash?): {e}\n{run.stdout}\n{run.stderr}", file=sys.stderr)
-            return 1
+    cases, run = run_catch(exe)
+    if cases is None:
+        print(f"pristine check of {args.chapter}: the test executable did not finish its report "
+              f"(exit code {run.returncode}: a crash?)\n{run.stdout}\n{run.stderr}", file=sys.stderr)
+        return 1
     problems, rows = [], []
-    cases = root.iter("TestCase")
     count = 0
     for case in cases:
         count += 1
-        name, tags = case.get("name", "?"), case.get("tags", "")
-        result = case.find("OverallResult")
-        passed = result is not None and result.get("success") == "true"
-        given = "[given]" in tags
-        todo_message = "TODO(ch" in text_of(case)
+        name, passed = case.name, case.passed
+        given = "[given]" in case.tags
+        todo_message = "TODO(ch" in case.text
         if given:
             verdict = "passes (given code)" if passed else "FAILS, but it tests given code"
             if not passed:
-                problems.append(f"'{name}' is tagged [given] but fails on the pristine skeleton:\n    {text_of(case)[:600]}")
+                problems.append(f"'{name}' is tagged [given] but fails on the pristine skeleton:\n    {case.text[:600]}")
         elif passed:
             verdict = "PASSES on the skeleton: this test cannot fail"
             problems.append(f"'{name}' passes on the pristine skeleton, so it cannot tell finished work from "
@@ -82,7 +71,7 @@ def cmd_verify(args) -> int:
         elif not todo_message:
             verdict = "FAILS, but without a TODO message"
             problems.append(f"'{name}' fails on the pristine skeleton without a TODO message:\n    "
-                            f"{text_of(case)[:600]}")
+                            f"{case.text[:600]}")
         else:
             verdict = "fails with a TODO message"
         rows.append((name, verdict))

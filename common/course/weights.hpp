@@ -47,6 +47,11 @@ inline void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
+/// Appends the CRC-32 (zlib's) of everything in `out` so far: the last field of a weights file.
+inline void append_crc32(std::vector<std::uint8_t>& out) {
+    put_u32(out, static_cast<std::uint32_t>(crc32(0L, out.data(), static_cast<uInt>(out.size()))));
+}
+
 /// A tensor name read from a file, fit for a one-line message: any byte that is not printable ASCII (a line
 /// break, a control character, half of a UTF-8 letter) and the backslash are shown as hex escapes (`\x0A`),
 /// and a long name is cut after 60 bytes. The name is the file's data, not a string the program chose.
@@ -128,7 +133,7 @@ inline std::vector<std::uint8_t> encode_weights(const std::vector<StoredTensor>&
             detail::put_u32(out, bits);
         }
     }
-    detail::put_u32(out, static_cast<std::uint32_t>(crc32(0L, out.data(), static_cast<uInt>(out.size()))));
+    detail::append_crc32(out);
     return out;
 }
 

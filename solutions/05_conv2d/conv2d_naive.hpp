@@ -112,7 +112,7 @@ inline void check_conv_sizes(std::string_view where, const ConvSizes& s) {
              std::to_string(s.H + 2 * s.pad) + " x " + std::to_string(s.W + 2 * s.pad));
     }
     if (s.KH > s.Hp || s.KW > s.Wp) fail("the kernel is larger than the padded input");
-    const std::size_t Ho = (s.Hp - s.KH) / s.stride + 1, Wo = (s.Wp - s.KW) / s.stride + 1;
+    const std::size_t Ho = conv_output_size(s.H, s.KH, s.stride, s.pad), Wo = conv_output_size(s.W, s.KW, s.stride, s.pad);
     if (s.Ho != Ho || s.Wo != Wo) {
         fail("Ho x Wo is " + std::to_string(s.Ho) + " x " + std::to_string(s.Wo) +
              " but (Hp - KH) / stride + 1 x (Wp - KW) / stride + 1 is " + std::to_string(Ho) + " x " +
