@@ -5,7 +5,7 @@
 //
 // The context lines at the top say which OpenBLAS kernels ran (`openblas_core`) and whether
 // OPENBLAS_CORETYPE chose them: on a processor it does not recognise, OpenBLAS 0.3.21 falls back to slow
-// Prescott kernels unless OPENBLAS_CORETYPE=Haswell (or SkylakeX) is set (see TOOLCHAIN.md).
+// Prescott kernels unless OPENBLAS_CORETYPE=Haswell (or SkylakeX) is set (docs/toolchain.md).
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 

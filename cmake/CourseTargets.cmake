@@ -3,7 +3,7 @@
 # COURSE_SANITIZE: every target of the build (the tests and everything compiled into them) with AddressSanitizer
 # and UndefinedBehaviorSanitizer; the first report stops the program. The `sanitize` preset sets it, and the full
 # suite runs it (tools/sanitize.py). -O1 because ASan's reports stay exact there, while -O0 would make xtensor's
-# indexing 60-100x slower (TOOLCHAIN.md). Applied here, before any target exists, so no target needs its own flags.
+# indexing 60-100x slower (docs/toolchain.md). Applied here, before any target exists, so no target needs its own flags.
 option(COURSE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer (the 'sanitize' preset)" OFF)
 if(COURSE_SANITIZE)
   set(course_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
@@ -16,18 +16,39 @@ endif()
 add_library(course_common INTERFACE)
 target_include_directories(course_common INTERFACE "${PROJECT_SOURCE_DIR}/common")
 target_link_libraries(course_common INTERFACE xtensor xtensor-blas ZLIB::ZLIB)
+# clang 19 made C++17's relaxed matching of template template arguments (P0522R0) the default, and under
+# it xtensor before 0.26 (Debian 12 has 0.24.3) does not compile at all: its rebind_container partial
+# specializations in xutils.hpp become ambiguous, followed by hundreds of errors (xtensor issue #2804, fixed
+# in 0.26.0). For that pair only, clang's old matching rule; clang 19 deprecates the option with a warning
+# that -Werror would make fatal, so that one warning is off too.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND CMAKE_CXX_COMPILER_VERSION VERSION_GREATER_EQUAL 19
+   AND xtensor_VERSION VERSION_LESS 0.26)
+  target_compile_options(course_common INTERFACE
+    -fno-relaxed-template-template-args -Wno-deprecated-no-relaxed-template-template-args)
+endif()
 
 # course_track: the chapter headers of the chosen track, included as "NN_name/file.hpp".
 add_library(course_track INTERFACE)
 target_include_directories(course_track INTERFACE "${course_track_dir}")
 target_link_libraries(course_track INTERFACE course_common)
 
+# course_fast: the reference's fast path (solutions/fast/), for the training program on the reference track, the
+# benchmark and its test. Header-only but for its matrix products, gemm.cpp (gemm.hpp says why they stand alone).
+# COURSE_HAVE_FAST_PATH tells a program that links it that the fast path is there.
+add_library(course_fast STATIC "${PROJECT_SOURCE_DIR}/solutions/fast/gemm.cpp")
+target_include_directories(course_fast PUBLIC "${PROJECT_SOURCE_DIR}/solutions")
+target_link_libraries(course_fast PUBLIC course_common)
+target_compile_definitions(course_fast INTERFACE COURSE_HAVE_FAST_PATH=1)
+
 # course_set_warnings(target): the warning flags of the course. The skeletons leave parameters unused
 # until the learner writes the body, so that warning is off on the learner track.
 function(course_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
   # -Wno-maybe-uninitialized: xtensor 0.24's own headers (xstrides.hpp) trigger false warnings once
   # inlined at -O2; GCC reports them despite the system-header rule, which would only confuse learners.
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-maybe-uninitialized)
+  # GCC only: clang has no such warning, and reports the unknown option (-Wunknown-warning-option), which
+  # -Werror makes fatal; hence the generator expression.
+  target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
   if(COURSE_TRACK STREQUAL "learner")
     target_compile_options(${target} PRIVATE -Wno-unused-parameter)
   endif()
@@ -52,6 +73,9 @@ function(course_add_test_executable)
   cmake_parse_arguments(arg "" "NAME;LABEL" "SOURCES" ${ARGN})
   add_executable(${arg_NAME} ${arg_SOURCES})
   target_link_libraries(${arg_NAME} PRIVATE course_track Catch2::Catch2WithMain)
+  # "support/catch.hpp", the one Catch2 header of the tests, works with Catch2 2 and 3.
+  target_include_directories(${arg_NAME} PRIVATE "${PROJECT_SOURCE_DIR}/tests")
+  target_compile_definitions(${arg_NAME} PRIVATE COURSE_CATCH2_MAJOR=${COURSE_CATCH2_MAJOR})
   # Bounds-checked indexing in tests: an out-of-range x(n, c, h, w) throws with a message instead of
   # reading garbage. About 10x slower indexing, which the small tensors of the tests do not notice.
   target_compile_definitions(${arg_NAME} PRIVATE XTENSOR_ENABLE_ASSERT)
@@ -83,3 +107,6 @@ function(course_add_program name source)
     COURSE_BUILD_DIR="${CMAKE_BINARY_DIR}"
     COURSE_TRACK_NAME="${COURSE_TRACK}")
 endfunction()
+
+course_set_warnings(course_fast)
+course_optimize_for_speed(course_fast)

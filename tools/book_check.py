@@ -206,17 +206,57 @@ class Book:
             return set(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8", errors="replace")))
         return None
 
-    # -- navigation-tree data: var NAME = [ [ "title", "page.html#anchor", ... ], ... ]
+    # -- navigation-tree data: var NAME = [ [ "title", "page.html#anchor", children ], ... ];
+    # Doxygen 1.9.4 writes the subtree of each top-level page to its own file (chapters.js) and names that file in
+    # the parent's children; Doxygen 1.9.8 writes the whole tree into navtreedata.js. Both begin some files with a
+    # licence comment. So the files are read as data, wherever a subtree happens to live.
 
-    def tree_entries(self) -> list[tuple[str, str, str]]:
-        entries = []
+    def tree_vars(self) -> dict[str, tuple[str, list]]:
+        """Every `var NAME = [...];` of the book's .js files, parsed: NAME -> (file name, value)."""
+        found = {}
         for path in sorted(self.html.glob("*.js")):
             text = path.read_text(encoding="utf-8", errors="replace")
-            if not text.startswith("var "):
-                continue
-            for title, url in re.findall(r'\[ "((?:[^"\\]|\\.)*)", "([^"]*)"', text):
-                entries.append((path.name, json.loads(f'"{title}"'), url))
+            for match in re.finditer(r"^var (\w+) *=\s*(\[.*?^\]);", text, re.S | re.M):
+                try:
+                    found[match.group(1)] = (path.name, json.loads(match.group(2)))
+                except json.JSONDecodeError:
+                    continue
+        return found
+
+    def tree_entries(self) -> list[tuple[str, str, str]]:
+        """(file name, title, url) of every node of the navigation tree."""
+        entries = []
+
+        def walk(js: str, nodes: list) -> None:
+            for node in nodes:
+                if isinstance(node, list) and len(node) >= 2 and isinstance(node[0], str):
+                    entries.append((js, node[0], node[1] or ""))
+                    if len(node) > 2 and isinstance(node[2], list):
+                        walk(js, node[2])
+
+        for name, (js, value) in self.tree_vars().items():
+            if not name.startswith("NAVTREEINDEX"):
+                walk(js, value)
         return entries
+
+    def tree_children(self, url: str) -> tuple[str, list[str]] | None:
+        """The file that lists the children of the tree node pointing to `url`, and the children's urls."""
+        trees = self.tree_vars()
+        stack = [value for name, value in trees.items() if not name.startswith("NAVTREEINDEX")]
+        while stack:
+            js, nodes = stack.pop()
+            for node in nodes:
+                if not (isinstance(node, list) and len(node) > 2):
+                    continue
+                children = node[2]
+                if isinstance(children, str):  # the subtree lives in the file (and variable) of that name
+                    js, children = trees.get(children, (f"{children}.js", []))
+                if not isinstance(children, list):
+                    continue
+                if node[1] == url:
+                    return js, [child[1] for child in children if isinstance(child, list) and len(child) > 1]
+                stack.append((js, children))
+        return None
 
     # -- rules
 
@@ -337,10 +377,11 @@ class Book:
 
     def check_chapters(self) -> None:
         chapters = book_filter.chapters(self.root)
-        tree = [url for js, _, url in self.tree_entries() if js == "chapters.js" and "#" not in url]
+        js, tree = self.tree_children("chapters.html") or ("navtreedata.js", [])
+        tree = [url for url in tree if "#" not in url]
         expected = [f"{c.label}.html" for c in chapters]
         if tree != expected:
-            self.problem("chapters", "chapters.js", f"the navigation tree lists the chapters as {tree}, "
+            self.problem("chapters", js, f"the navigation tree lists the chapters as {tree}, "
                                                    f"expected {expected}")
         for i, chapter in enumerate(chapters):
             name = f"{chapter.label}.html"

@@ -3,7 +3,7 @@
 
 Doxygen runs it on every *.md file of the book (FILTER_PATTERNS in book/Doxyfile.in) as
 `book_filter.py [--root DIR] [--build-dir DIR] FILE` and reads the result from stdout. The chapters are
-written for GitHub; Doxygen 1.9.4 reads some of that differently (TOOLCHAIN.md). The rules, in order:
+written for GitHub; Doxygen 1.9.4 reads some of that differently (docs/toolchain.md). The rules, in order:
 
  1. Code is never touched: fenced blocks (``` or ~~~) and code spans (`...`). Only the delimiters
     change where Doxygen 1.9.4 misreads them: a code span with a ' inside gets two backticks (Doxygen

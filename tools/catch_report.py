@@ -1,4 +1,5 @@
-"""Runs a Catch2 v2 test executable with its XML reporter and reads the report: one result per test case.
+"""Runs a Catch2 test executable with its XML reporter and reads the report: one result per test case.
+Catch2 2 and 3 write the same elements for what is read here (TestCase, Expression, Exception, Info, OverallResult).
 
 Shared by `./course check` (tools/course.py), the pristine check (tools/pristine.py) and the mutation check
 (tools/mutations.py), which all need to know which test cases of a chapter passed, and why one failed.

@@ -5,7 +5,7 @@
   ./course check N        build and run chapter N's tests against your code in chapters/
   ./course progress       one line per chapter: passed, failing or not started
   ./course hint N         show the next hint of chapter N (--all: every hint so far, --reset: start over)
-  ./course test           the full test suite: reference track, pristine skeletons, sync check
+  ./course test           the full test suite (--quick: without mutations, sanitizers and fuzzing)
   ./course book           build the book: the chapters as HTML, in build/reference/book/html
   ./course train          train LeNet on real MNIST digits (--track learner: your own layers)
   ./course experiments    chapter 8's experiments (figures and numbers of initialization, momentum, schedules)
@@ -15,6 +15,7 @@
 
 Plain CMake works as well:
   cmake --preset learner && cmake --build --preset learner --target test_ch01 && ctest --preset learner -L ch01
+  cmake --build --preset learner --target check_ch01     (builds chapter 1's tests and runs them with CTest)
 """
 from __future__ import annotations
 
@@ -54,16 +55,31 @@ class Chapter:
         return (ROOT / "solutions" / self.folder).is_dir() and (ROOT / "tests" / self.folder).is_dir()
 
 
-CHAPTERS = [
-    Chapter(1, "01_backprop_1d", "Backpropagation by hand"),
-    Chapter(2, "02_fully_connected", "The fully connected layer"),
-    Chapter(3, "03_activations", "Activations: ReLU and sigmoid"),
-    Chapter(4, "04_softmax_cross_entropy", "Softmax and cross-entropy"),
-    Chapter(5, "05_conv2d", "Convolution: naive loops and im2col"),
-    Chapter(6, "06_pooling", "Max pooling"),
-    Chapter(7, "07_network", "LeNet: the network and its training loop"),
-    Chapter(8, "08_optimizers", "Initialization, momentum and learning-rate schedules"),
-]
+CHAPTER_FOLDER = re.compile(r"^(?P<number>\d\d)_(?P<name>.+)$")  # as tests/CMakeLists.txt: NN_*
+CHAPTER_HEADING = re.compile(r"^#\s+(?:Chapter\s+\d+\s*:\s*)?(?P<title>.+?)\s*#*\s*$")
+
+
+def chapter_title(folder: Path) -> str:
+    """The first heading of the chapter's README.md, without its "Chapter N: " prefix."""
+    try:
+        for line in (folder / "README.md").read_text(encoding="utf-8").splitlines():
+            match = CHAPTER_HEADING.match(line)
+            if match:
+                return match.group("title")
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    return CHAPTER_FOLDER.match(folder.name).group("name").replace("_", " ")
+
+
+def find_chapters(root: Path = ROOT) -> list[Chapter]:
+    """Every chapter folder chapters/NN_name, in order: no list of chapters is written by hand anywhere."""
+    folders = (root / "chapters").iterdir() if (root / "chapters").is_dir() else []
+    return sorted((Chapter(int(CHAPTER_FOLDER.match(f.name).group("number")), f.name, chapter_title(f))
+                   for f in folders if f.is_dir() and CHAPTER_FOLDER.match(f.name)),
+                  key=lambda c: c.number)
+
+
+CHAPTERS = find_chapters()
 
 
 class CourseError(Exception):
@@ -112,7 +128,7 @@ def save_state(state: dict) -> None:
 def chapter_hash(chapter: Chapter) -> str:
     """A hash of the learner's files of one chapter and of every earlier one (later chapters use them)."""
     digest = hashlib.sha256()
-    for c in CHAPTERS[: chapter.number]:
+    for c in [earlier for earlier in CHAPTERS if earlier.number <= chapter.number]:
         folder = ROOT / "chapters" / c.folder
         for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
             if path.suffix in {".hpp", ".h", ".cpp"}:
@@ -132,25 +148,61 @@ def exercise_status() -> dict:
 # setup
 
 
-def debian_packages() -> list[str]:
-    """The packages of tools/debian-packages.txt that this machine needs: a line `package cmd=X` counts
-    only when the command X is missing."""
-    packages = []
-    for line in (ROOT / "tools" / "debian-packages.txt").read_text().splitlines():
+PACKAGES_FILE = ROOT / "tools" / "packages.txt"
+SYSTEMS = ("debian-12", "debian-13", "ubuntu-24.04", "homebrew")  # the columns of tools/packages.txt
+TESTED = ("debian-12", "debian-13")  # the systems ./course setup installs packages on
+
+
+@dataclass(frozen=True)
+class Need:
+    name: str
+    packages: dict[str, str]  # system -> package name ("-": not needed or not available there)
+    if_missing: str | None    # install only when this command is missing
+
+
+def package_table() -> list[Need]:
+    needs = []
+    for number, line in enumerate(PACKAGES_FILE.read_text().splitlines(), start=1):
         words = line.split("#", 1)[0].split()
         if not words:
             continue
-        condition = next((w[4:] for w in words[1:] if w.startswith("cmd=")), None)
-        if condition and shutil.which(condition):
-            continue
-        packages.append(words[0])
-    return packages
+        condition = words.pop()[len("if-missing="):] if words[-1].startswith("if-missing=") else None
+        if len(words) != 1 + len(SYSTEMS):
+            where = f"{os.path.relpath(PACKAGES_FILE, ROOT)}:{number}"
+            raise CourseError(f"{where}: expected a need and {len(SYSTEMS)} package names ({', '.join(SYSTEMS)}), "
+                              f"found {len(words)} words")
+        needs.append(Need(words[0], dict(zip(SYSTEMS, words[1:])), condition))
+    return needs
+
+
+def this_system(os_release: Path = Path("/etc/os-release")) -> tuple[str, str]:
+    """This machine as ID-VERSION_ID of /etc/os-release, and its name for messages, for example
+    ('debian-13', 'Debian GNU/Linux 13 (trixie)'). Only the systems in SYSTEMS have a column in tools/packages.txt."""
+    if os_release.is_file():
+        fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', os_release.read_text(), re.M))
+        key = f"{fields.get('ID', '')}-{fields.get('VERSION_ID', '')}"
+        return key, fields.get("PRETTY_NAME", key)
+    if shutil.which("brew"):
+        return "homebrew", "Homebrew"
+    return "unknown", sys.platform
+
+
+def column_for(system: str) -> str:
+    """The column of tools/packages.txt that names the packages for `system`: its own, else Debian 13's."""
+    return system if system in SYSTEMS else "debian-13"
+
+
+def packages_for(system: str) -> list[str]:
+    """The packages of `system`'s column that this machine needs (an `if-missing=CMD` line only without CMD)."""
+    column = column_for(system)
+    return [need.packages[column] for need in package_table()
+            if need.packages[column] != "-" and not (need.if_missing and shutil.which(need.if_missing))]
 
 
 def missing_packages(packages: list[str]) -> list[str]:
     if not shutil.which("dpkg-query"):
         raise CourseError("this is not a Debian-like system (dpkg-query is missing); install the packages of "
-                          "tools/debian-packages.txt by hand, then run ./course setup --no-install")
+                          "tools/packages.txt by hand, then run ./course setup --no-install")
     missing = []
     for package in packages:
         status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
@@ -189,9 +241,15 @@ def ensure_configured(preset: str) -> None:
 
 
 def install_missing() -> None:
-    missing = missing_packages(debian_packages())
+    system, pretty = this_system()
+    if system not in TESTED:
+        say(f"course: this is {pretty}, which the course does not test; it installs nothing here. It needs these "
+            f"packages ({column_for(system)} names, untested guidance in README.md, section \"Other systems\"): "
+            f"{' '.join(packages_for(system))}")
+        return
+    missing = missing_packages(packages_for(system))
     if not missing:
-        say("course: every Debian package the course needs is installed")
+        say(f"course: every package the course needs on {pretty} is installed")
         return
     apt_install(missing)
     still = missing_packages(missing)
@@ -428,14 +486,18 @@ def cmd_start(args, extra: list[str]) -> int:
 
 
 def cmd_test(args) -> int:
-    missing = missing_packages(debian_packages())
+    system, _ = this_system()
+    missing = missing_packages(packages_for(system)) if system in TESTED else []
     if missing:
         raise CourseError(f"missing Debian packages: {' '.join(missing)}; run ./course setup first")
     configure("reference", quiet=False)
     build = run(["cmake", "--build", "--preset", "reference"])
     if build.returncode != 0:
         raise CourseError("the reference track does not build with warnings as errors (see above)")
-    cmd = ["ctest", "--preset", "reference", "--no-label-summary", "--parallel", str(args.jobs)]
+    # The test presets of CMakePresets.json: "reference" runs everything, "quick" leaves out the mutation check,
+    # the sanitizers and the fuzzers (cmake --workflow --preset quick does the same from plain CMake).
+    cmd = ["ctest", "--preset", "quick" if args.quick else "reference", "--no-label-summary",
+           "--parallel", str(args.jobs)]
     say(f"course: {' '.join(cmd)}")
     return run(cmd).returncode
 
@@ -492,6 +554,9 @@ def main() -> int:
     p.set_defaults(func=cmd_hint)
     p = sub.add_parser("test", help="the full test suite (what CI runs)")
     p.add_argument("--jobs", type=int, default=2, help="tests run in parallel (default 2)")
+    p.add_argument("--quick", action="store_true",
+                   help="every chapter on both tracks, the book and the training program, without the mutation "
+                        "check, the sanitizers and the fuzzers (a few minutes)")
     p.set_defaults(func=cmd_test)
     p = sub.add_parser("book", help="build the course book (HTML, opens offline) from the chapters")
     p.set_defaults(func=cmd_book)

@@ -94,8 +94,9 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 def build(build_dir: Path, jobs: int) -> None:
     compiler = os.environ.get("CXX_FUZZ") or shutil.which("clang++") or shutil.which("clang++-14")
     if not compiler:
-        raise SystemExit("fuzz: clang++ not found; the fuzzers need clang's libFuzzer "
-                         "(Debian packages clang and libclang-rt-14-dev: ./course setup installs them)")
+        raise SystemExit("fuzz: clang++ not found; the fuzzers need clang's libFuzzer (Debian packages clang and "
+                         "its runtime: libclang-rt-14-dev on Debian 12, libclang-rt-dev on Debian 13; "
+                         "./course setup installs them)")
     configure = ["cmake", "-S", ROOT / "fuzz", "-B", build_dir, f"-DCMAKE_CXX_COMPILER={compiler}"]
     if run(configure, stdout=subprocess.DEVNULL).returncode != 0:
         raise SystemExit("fuzz: configuring fuzz/ failed (see above)")

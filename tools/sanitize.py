@@ -12,8 +12,9 @@ This script runs them in a build folder of its choice (the full suite uses build
   python3 tools/sanitize.py --build-dir DIR [--jobs N]
 
 The configure preset sets COURSE_SANITIZE=ON (cmake/CourseTargets.cmake adds the flags to every target); the
-build preset lists the test executables, the only targets built; the test preset sets ASAN_OPTIONS and
-UBSAN_OPTIONS and leaves out the suite's own checks (label `suite`), which would run this script again.
+build preset builds the target `course_tests` (tests/CMakeLists.txt: every test executable of the track, the
+only targets built); the test preset sets ASAN_OPTIONS and UBSAN_OPTIONS and leaves out the suite's own checks
+(label `suite`), which would run this script again.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def main() -> int:
 
     presets = json.loads((ROOT / "CMakePresets.json").read_text())
     build_preset, test_preset = preset(presets, "buildPresets"), preset(presets, "testPresets")
-    targets = build_preset.get("targets", [])
+    targets = build_preset.get("targets") or ["course_tests"]  # every test executable of the track
     env = dict(os.environ)
     env.update({k: expand(v) for k, v in test_preset.get("environment", {}).items()})
     excluded = test_preset.get("filter", {}).get("exclude", {}).get("label")

@@ -38,7 +38,7 @@ using real = double;
 /// @brief A dense row-major tensor of `N` dimensions holding `real` numbers.
 ///
 /// `Tensor<2>` is a matrix (N, D); `Tensor<4>` is a batch of images (N, C, H, W).
-/// The rank is fixed at compile time: indexing with `x(n, c, h, w)` is then fast (see TOOLCHAIN.md).
+/// The rank is fixed at compile time: indexing with `x(n, c, h, w)` is then fast (docs/toolchain.md).
 template <std::size_t Rank>
 using Tensor = xt::xtensor<real, Rank>;
 

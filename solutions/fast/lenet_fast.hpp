@@ -22,9 +22,6 @@
 /// weight files, optimizers and `params_and_grads()` work the same.
 #pragma once
 
-// cblas_sgemm and cblas_dgemm, declared by xtensor-blas (its declarations clash with OpenBLAS's cblas.h).
-#include <xtensor-blas/xblas.hpp>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -41,22 +38,11 @@
 
 #include "07_network/network.hpp"
 #include "08_optimizers/optimizers.hpp"
+#include "fast/gemm.hpp"
 #include "course/errors.hpp"
 #include "course/layer.hpp"
 
 namespace course::fast {
-
-/// Row-major matrix product C = op(A) op(B) (+ C when `accumulate`), for float and double.
-inline void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
-                 float* C, int ldc, bool accumulate = false) {
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
-                A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
-}
-inline void gemm(bool trans_a, bool trans_b, int M, int N, int K, const double* A, int lda, const double* B, int ldb,
-                 double* C, int ldc, bool accumulate = false) {
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0, A,
-                lda, B, ldb, accumulate ? 1.0 : 0.0, C, ldc);
-}
 
 /// @brief The stages of a training step, for the per-layer time breakdown of the benchmark.
 enum Stage : int {

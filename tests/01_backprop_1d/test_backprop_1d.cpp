@@ -1,6 +1,6 @@
 // Chapter 1 tests: backpropagation by hand, scalar and batched.
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <array>
 #include <tuple>
@@ -24,25 +24,25 @@ struct WorkedExample {
 }  // namespace
 
 TEST_CASE("the loss node gives dL/dy = 2 (y - t) at hand-computed points", "[ch01]") {
-    CHECK(squared_loss_backward(7.0, 10.0) == Approx(-6.0));
-    CHECK(squared_loss_backward(10.0, 10.0) == Approx(0.0).margin(1e-15));
-    CHECK(squared_loss_backward(-1.5, 0.5) == Approx(-4.0));
+    CHECK(squared_loss_backward(7.0, 10.0) == Catch::Approx(-6.0));
+    CHECK(squared_loss_backward(10.0, 10.0) == Catch::Approx(0.0).margin(1e-15));
+    CHECK(squared_loss_backward(-1.5, 0.5) == Catch::Approx(-4.0));
 }
 
 TEST_CASE("the linear node multiplies dy by its local derivatives", "[ch01]") {
     // y = w x + b with x = 2 and w = 3: dy/dx = w = 3, dy/dw = x = 2, dy/db = 1
     const LinearScalarGrads g = linear_scalar_backward(-6.0, 2.0, 3.0);
-    CHECK(g.dx == Approx(-18.0));
-    CHECK(g.dw == Approx(-12.0));
-    CHECK(g.db == Approx(-6.0));
+    CHECK(g.dx == Catch::Approx(-18.0));
+    CHECK(g.dw == Catch::Approx(-12.0));
+    CHECK(g.db == Catch::Approx(-6.0));
 }
 
 TEST_CASE("the scalar graph reproduces the worked example of section 3", "[ch01]") {
     // x = 2, w = 3, b = 1, t = 10: y = 7, L = 9, dL/dy = -6, so dx = -18, dw = -12, db = -6
     const LinearScalarGrads g = scalar_graph_gradients(2.0, 3.0, 1.0, 10.0);
-    CHECK(g.dx == Approx(-18.0));
-    CHECK(g.dw == Approx(-12.0));
-    CHECK(g.db == Approx(-6.0));
+    CHECK(g.dx == Catch::Approx(-18.0));
+    CHECK(g.dw == Catch::Approx(-12.0));
+    CHECK(g.db == Catch::Approx(-6.0));
 }
 
 TEST_CASE("scalar gradients match central differences at random points", "[ch01]") {
@@ -63,7 +63,7 @@ TEST_CASE("linear_forward computes X W + b for the worked example", "[ch01]") {
     const WorkedExample ex;
     const Tensor<2> expected = {{-0.5, 2.0, 1.0}, {1.5, -1.0, -1.0}};
     CHECK(check_close("Y = X W + b", linear_forward(ex.X, ex.W, ex.b), expected));
-    CHECK(squared_loss(linear_forward(ex.X, ex.W, ex.b), ex.T) == Approx(3.5));
+    CHECK(squared_loss(linear_forward(ex.X, ex.W, ex.b), ex.T) == Catch::Approx(3.5));
 }
 
 TEST_CASE("the batched gradients reproduce the worked example of section 5", "[ch01]") {
@@ -106,13 +106,13 @@ TEST_CASE("shapes that do not fit give an error naming the function and both sha
     const Tensor<2> W = xt::ones<double>({4, 5});
     const Tensor<1> b = xt::ones<double>({5});
     CHECK_THROWS_AS(linear_forward(X, W, b), ShapeError);
-    CHECK_THROWS_WITH(linear_forward(X, W, b), Catch::Contains("linear_forward: W has shape (4, 5) but must be (D=3, M)"));
+    CHECK_THROWS_WITH(linear_forward(X, W, b), Catch::Matchers::ContainsSubstring("linear_forward: W has shape (4, 5) but must be (D=3, M)"));
     const Tensor<2> W_ok = xt::ones<double>({3, 5});
     const Tensor<1> b_bad = xt::ones<double>({4});
-    CHECK_THROWS_WITH(linear_forward(X, W_ok, b_bad), Catch::Contains("b has shape (4) but must be (M=5)"));
+    CHECK_THROWS_WITH(linear_forward(X, W_ok, b_bad), Catch::Matchers::ContainsSubstring("b has shape (4) but must be (M=5)"));
     const Tensor<2> dY_bad = xt::ones<double>({3, 5});
-    CHECK_THROWS_WITH(linear_backward(dY_bad, X, W_ok), Catch::Contains("dY has shape (3, 5) but must be (N=2, M=5)"));
-    CHECK_THROWS_WITH(squared_loss_backward(X, W_ok), Catch::Contains("T has shape (3, 5) but must have the shape of Y, (2, 3)"));
+    CHECK_THROWS_WITH(linear_backward(dY_bad, X, W_ok), Catch::Matchers::ContainsSubstring("dY has shape (3, 5) but must be (N=2, M=5)"));
+    CHECK_THROWS_WITH(squared_loss_backward(X, W_ok), Catch::Matchers::ContainsSubstring("T has shape (3, 5) but must have the shape of Y, (2, 3)"));
 }
 
 TEST_CASE("an empty batch is refused by the batched linear node", "[ch01][given]") {
@@ -123,5 +123,5 @@ TEST_CASE("an empty batch is refused by the batched linear node", "[ch01][given]
     CHECK_THROWS_WITH(linear_forward(X, W, b),
                       "linear_forward: X has shape (0, 3) but must be (N>=1, D): a batch holds at least one sample");
     const Tensor<2> dY = xt::zeros<double>({0, 2});
-    CHECK_THROWS_WITH(linear_backward(dY, X, W), Catch::StartsWith("linear_backward: X has shape (0, 3) but must be (N>=1, D)"));
+    CHECK_THROWS_WITH(linear_backward(dY, X, W), Catch::Matchers::StartsWith("linear_backward: X has shape (0, 3) but must be (N>=1, D)"));
 }

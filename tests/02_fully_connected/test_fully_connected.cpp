@@ -1,6 +1,6 @@
 // Chapter 2 tests: the fully connected layer.
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <array>
 #include <cmath>
@@ -120,7 +120,7 @@ TEST_CASE("backward before forward is a clear error", "[ch02][given]") {
     FullyConnected fc(3, 2, rng, "fc1");
     CHECK_THROWS_AS(fc.backward(xt::ones<double>({1, 2})), ArgumentError);
     CHECK_THROWS_WITH(fc.backward(xt::ones<double>({1, 2})),
-                      Catch::StartsWith("FullyConnected 'fc1' backward: backward was called before forward"));
+                      Catch::Matchers::StartsWith("FullyConnected 'fc1' backward: backward was called before forward"));
 }
 
 TEST_CASE("params_and_grads names W and b and shares their memory", "[ch02][given]") {
@@ -145,7 +145,7 @@ TEST_CASE("weights start with standard deviation sqrt(2 / D) and a zero bias", "
     const double mean = xt::mean(fc.W)();
     const double stddev = xt::stddev(fc.W)();
     CHECK(std::abs(mean) < 0.01 * std::sqrt(2.0 / D) * 10);
-    CHECK(stddev == Approx(std::sqrt(2.0 / D)).epsilon(0.02));
+    CHECK(stddev == Catch::Approx(std::sqrt(2.0 / D)).epsilon(0.02));
     CHECK(xt::amax(xt::abs(fc.b))() == 0.0);
     Rng same(7);
     FullyConnected again(D, M, same);

@@ -1,6 +1,6 @@
 // Chapter 3 tests: the activation layers ReLU and Sigmoid, for rank 2 (features) and rank 4 (images).
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <array>
 #include <cfenv>
@@ -98,17 +98,17 @@ TEST_CASE("relu dout of the wrong shape names the layer and both shapes", "[ch03
 
 TEST_CASE("sigmoid gives exact values at known points", "[ch03]") {
     CHECK(sigmoid(0.0) == 0.5);
-    CHECK(sigmoid(ln3) == Approx(0.75).epsilon(1e-15));
-    CHECK(sigmoid(-ln3) == Approx(0.25).epsilon(1e-15));
-    CHECK(sigmoid(2.0) == Approx(0.88079707797788231).epsilon(1e-15));  // 1 / (1 + e^-2)
+    CHECK(sigmoid(ln3) == Catch::Approx(0.75).epsilon(1e-15));
+    CHECK(sigmoid(-ln3) == Catch::Approx(0.25).epsilon(1e-15));
+    CHECK(sigmoid(2.0) == Catch::Approx(0.88079707797788231).epsilon(1e-15));  // 1 / (1 + e^-2)
     // Far out on the negative side the value is tiny but must keep its relative precision:
     // sigma(-40) = e^-40 / (1 + e^-40) = 4.248354255291589e-18, where 1 - sigma(40) would give 0.
-    CHECK(sigmoid(-40.0) == Approx(4.248354255291589e-18).epsilon(1e-14));
-    CHECK(sigmoid(40.0) == Approx(1.0).epsilon(1e-15));
+    CHECK(sigmoid(-40.0) == Catch::Approx(4.248354255291589e-18).epsilon(1e-14));
+    CHECK(sigmoid(40.0) == Catch::Approx(1.0).epsilon(1e-15));
     // symmetry: sigma(x) + sigma(-x) = 1
     for (double x : {0.3, 1.7, 5.0}) {
         INFO("x = " << x);
-        CHECK(sigmoid(x) + sigmoid(-x) == Approx(1.0).epsilon(1e-15));
+        CHECK(sigmoid(x) + sigmoid(-x) == Catch::Approx(1.0).epsilon(1e-15));
     }
 }
 
@@ -197,10 +197,10 @@ TEST_CASE("backward before forward is a clear error for both activations", "[ch0
     ReLU<4> relu("relu1");
     CHECK_THROWS_AS(relu.backward(xt::ones<double>({1, 1, 2, 2})), ArgumentError);
     CHECK_THROWS_WITH(relu.backward(xt::ones<double>({1, 1, 2, 2})),
-                      Catch::StartsWith("ReLU 'relu1' backward: backward was called before forward"));
+                      Catch::Matchers::StartsWith("ReLU 'relu1' backward: backward was called before forward"));
     Sigmoid<2> sigmoid_layer("sigmoid1");
     CHECK_THROWS_WITH(sigmoid_layer.backward(xt::ones<double>({1, 2})),
-                      Catch::StartsWith("Sigmoid 'sigmoid1' backward: backward was called before forward"));
+                      Catch::Matchers::StartsWith("Sigmoid 'sigmoid1' backward: backward was called before forward"));
 }
 
 TEST_CASE("activations have a kind and a name and no parameters", "[ch03][given]") {

@@ -1,6 +1,6 @@
 // Chapter 4 tests: the softmax and the cross-entropy loss with its gradient.
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <array>
 #include <cmath>
@@ -75,7 +75,7 @@ TEST_CASE("softmax stays finite and exact for scores of plus and minus 1000", "[
 TEST_CASE("cross-entropy reproduces the worked example by hand", "[ch04]") {
     const LossAndGradient result = cross_entropy_loss(worked_scores, worked_y);
     // (-log 0.66524 - log 0.10651) / 2 = (0.40761 + 2.23954) / 2
-    CHECK(result.loss == Approx(1.3235753653331326).epsilon(1e-12));
+    CHECK(result.loss == Catch::Approx(1.3235753653331326).epsilon(1e-12));
     // (p - one-hot) / N: the true classes are 2 (row 1) and 1 (row 2)
     const Tensor<2> expected = {{0.04501528658519023, 0.12236423552739882, -0.1673795221125891},
                                 {0.3934930210807992, -0.44674651054039966, 0.053253489459600366}};
@@ -92,7 +92,7 @@ TEST_CASE("uniform scores give a loss of log K", "[ch04]") {
             const Tensor<2> scores = xt::ones<double>({N, K}) * score;
             const Labels y = {0, K - 1, 1, 0};
             const LossAndGradient result = cross_entropy_loss(scores, y);
-            CHECK(result.loss == Approx(std::log(static_cast<double>(K))).epsilon(1e-14));
+            CHECK(result.loss == Catch::Approx(std::log(static_cast<double>(K))).epsilon(1e-14));
             Tensor<2> expected = xt::ones<double>({N, K}) / static_cast<double>(K * N);
             for (std::size_t n = 0; n < N; ++n) expected(n, y[n]) -= 1.0 / N;
             CHECK(check_close("dscores", result.dscores, expected, 1e-13, 1e-15));
@@ -126,7 +126,7 @@ TEST_CASE("scores of plus and minus 1000 give a finite loss and gradient", "[ch0
     const LossAndGradient result = cross_entropy_loss(scores, Labels{1, 2});
     INFO("loss = " << result.loss);
     CHECK(std::isfinite(result.loss));
-    CHECK(result.loss == Approx((2000.0 + std::log(3.0)) / 2).epsilon(1e-14));
+    CHECK(result.loss == Catch::Approx((2000.0 + std::log(3.0)) / 2).epsilon(1e-14));
     const Tensor<2> expected = {{0.5, -0.5, 0.0}, {1.0 / 6, 1.0 / 6, -1.0 / 3}};
     CHECK(check_close("dscores", result.dscores, expected, 1e-14, 1e-300));
 }
@@ -141,7 +141,7 @@ TEST_CASE("the loss is the mean over the batch and not the sum", "[ch04]") {
     const Labels y_twice = {3, 0, 2, 3, 0, 2};
     const LossAndGradient a = cross_entropy_loss(once, y_once);
     const LossAndGradient b = cross_entropy_loss(twice, y_twice);
-    CHECK(b.loss == Approx(a.loss).epsilon(1e-14));
+    CHECK(b.loss == Catch::Approx(a.loss).epsilon(1e-14));
     const Tensor<2> half_of_once = xt::concatenate(xt::xtuple(a.dscores / 2.0, a.dscores / 2.0), 0);
     CHECK(check_close("dscores of the doubled batch", b.dscores, half_of_once, 1e-13, 1e-15));
 }
@@ -175,7 +175,7 @@ TEST_CASE("a label out of range is a clear error that names the sample and the l
                       "cross_entropy_loss: label y[1] = 7 is out of range for K = 3 classes (labels must be in "
                       "[0, 3))");
     CHECK_THROWS_WITH(cross_entropy_loss(worked_scores, Labels{3, 0}),
-                      Catch::StartsWith("cross_entropy_loss: label y[0] = 3 is out of range"));
+                      Catch::Matchers::StartsWith("cross_entropy_loss: label y[0] = 3 is out of range"));
 }
 
 TEST_CASE("an empty batch or scores without classes are a clear error", "[ch04][given]") {
@@ -187,5 +187,5 @@ TEST_CASE("an empty batch or scores without classes are a clear error", "[ch04][
     CHECK_THROWS_AS(softmax(no_classes), ShapeError);
     CHECK_THROWS_WITH(softmax(no_classes),
                       "softmax: scores has shape (2, 0) but must have at least one class (N, K >= 1)");
-    CHECK_THROWS_WITH(cross_entropy_loss(no_classes, Labels{0, 0}), Catch::StartsWith("cross_entropy_loss: scores"));
+    CHECK_THROWS_WITH(cross_entropy_loss(no_classes, Labels{0, 0}), Catch::Matchers::StartsWith("cross_entropy_loss: scores"));
 }

@@ -1,6 +1,6 @@
 // Chapter 5 tests: the convolution layer, as naive loops and as im2col with matrix products.
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <array>
 #include <cmath>
@@ -563,7 +563,7 @@ TEST_CASE("backward before forward is a clear error", "[ch05][given]") {
     Conv2D conv(1, 2, 3, rng, 1, 0, "conv1");
     CHECK_THROWS_AS(conv.backward(xt::ones<double>({1, 2, 3, 3})), ArgumentError);
     CHECK_THROWS_WITH(conv.backward(xt::ones<double>({1, 2, 3, 3})),
-                      Catch::StartsWith("Conv2D 'conv1' backward: backward was called before forward"));
+                      Catch::Matchers::StartsWith("Conv2D 'conv1' backward: backward was called before forward"));
 }
 
 TEST_CASE("params_and_grads names W and b and shares their memory", "[ch05][given]") {
@@ -591,7 +591,7 @@ TEST_CASE("weights start with standard deviation sqrt(2 / (C KH KW)) and a zero 
     Conv2D conv(C, F, K, rng);
     const double expected = std::sqrt(2.0 / (C * K * K));
     CHECK(std::abs(xt::mean(conv.W)()) < 0.05 * expected);
-    CHECK(xt::stddev(conv.W)() == Approx(expected).epsilon(0.02));
+    CHECK(xt::stddev(conv.W)() == Catch::Approx(expected).epsilon(0.02));
     CHECK(xt::amax(xt::abs(conv.b))() == 0.0);
     Rng same(97);
     Conv2D again(C, F, K, same);
@@ -636,8 +636,8 @@ TEST_CASE("im2col and col2im refuse sizes that do not fit together", "[ch05][giv
     CHECK_THROWS_AS(col2im(dcols, s), ArgumentError);
     ConvSizes padded = conv_sizes("test", x, W, 1, 0);
     padded.Hp = 7;  // as if padded, but pad is 0
-    CHECK_THROWS_WITH(im2col(x, padded), Catch::Contains("Hp x Wp is 7 x 5 but H + 2 pad x W + 2 pad is 5 x 5"));
+    CHECK_THROWS_WITH(im2col(x, padded), Catch::Matchers::ContainsSubstring("Hp x Wp is 7 x 5 but H + 2 pad x W + 2 pad is 5 x 5"));
     ConvSizes still = conv_sizes("test", x, W, 1, 0);
     still.stride = 0;
-    CHECK_THROWS_WITH(col2im(xt::zeros<double>({9, 18}), still), Catch::Contains("col2im: the sizes s do not fit together: stride is 0"));
+    CHECK_THROWS_WITH(col2im(xt::zeros<double>({9, 18}), still), Catch::Matchers::ContainsSubstring("col2im: the sizes s do not fit together: stride is 0"));
 }

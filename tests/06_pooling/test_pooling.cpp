@@ -1,6 +1,6 @@
 // Chapter 6 tests: max pooling.
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <algorithm>
 #include <array>
@@ -112,7 +112,7 @@ TEST_CASE("a window size or stride of zero or a window too large for the cache i
     CHECK_NOTHROW(MaxPool2D(MaxPool2D::max_kernel_size));
     CHECK_THROWS_AS(MaxPool2D(MaxPool2D::max_kernel_size + 1), ArgumentError);
     CHECK_THROWS_WITH(MaxPool2D(17, 1, "pool1"),
-                      Catch::StartsWith("MaxPool2D 'pool1' constructor: kernel_size is 17 but must be at most 16"));
+                      Catch::Matchers::StartsWith("MaxPool2D 'pool1' constructor: kernel_size is 17 but must be at most 16"));
 }
 
 TEST_CASE("an input smaller than the window names the layer and the sizes", "[ch06][given]") {
@@ -131,7 +131,7 @@ TEST_CASE("backward before forward is a clear error", "[ch06][given]") {
     const Tensor<4> dout = xt::ones<double>({1, 1, 2, 2});
     CHECK_THROWS_AS(pool.backward(dout), ArgumentError);
     CHECK_THROWS_WITH(pool.backward(dout),
-                      Catch::StartsWith("MaxPool2D 'pool1' backward: backward was called before forward"));
+                      Catch::Matchers::StartsWith("MaxPool2D 'pool1' backward: backward was called before forward"));
 }
 
 TEST_CASE("forward takes the max of each window of the worked example", "[ch06]") {

@@ -1,6 +1,6 @@
 // Chapter 7 tests: LeNet assembled from the layers of chapters 2 to 6, its backward pass, and training.
 // The same file is built against chapters/ (the learner's code) and solutions/ (the reference).
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -191,7 +191,7 @@ TEST_CASE("train_step returns the loss before its update and lowers it", "[ch07]
     SimpleConvNet net({1, 28, 28}, 10, 5);
     const double before = cross_entropy_loss(net.forward(data.images), data.labels).loss;
     const double returned = train_step(net, data.images, data.labels, 0.05);
-    CHECK(returned == Approx(before).epsilon(1e-12));
+    CHECK(returned == Catch::Approx(before).epsilon(1e-12));
     const double after = cross_entropy_loss(net.forward(data.images), data.labels).loss;
     CHECK(after < before);
 }
@@ -253,7 +253,7 @@ TEST_CASE("a dout of the wrong shape names Flatten and both shapes", "[ch07]") {
 
 TEST_CASE("the network refuses bad sizes an empty batch and dscores of the wrong width", "[ch07][given]") {
     CHECK_THROWS_WITH(SimpleConvNet({1, 28, 28}, 0), "SimpleConvNet: num_classes must be at least 1, not 0");
-    CHECK_THROWS_WITH(SimpleConvNet({0, 28, 28}), Catch::StartsWith("SimpleConvNet: the image has 0 channels but must have at least 1"));
+    CHECK_THROWS_WITH(SimpleConvNet({0, 28, 28}), Catch::Matchers::StartsWith("SimpleConvNet: the image has 0 channels but must have at least 1"));
     CHECK_THROWS_WITH(SimpleConvNet({1, 12, 28}), "SimpleConvNet: the image height is 12 but must be at least 16 for two 5x5 "
                                                   "convolutions, each followed by 2x2 pooling");
     SimpleConvNet net;
@@ -268,7 +268,7 @@ TEST_CASE("the network refuses bad sizes an empty batch and dscores of the wrong
 TEST_CASE("sgd_update and accuracy refuse a bad learning rate or batch size", "[ch07][given]") {
     Tensor<1> w = {1.0}, dw = {1.0};
     CHECK_THROWS_WITH(sgd_update({param_ref("w", w, dw)}, -0.1),
-                      Catch::StartsWith("sgd_update: learning_rate must be a positive number, not -0.1"));
+                      Catch::Matchers::StartsWith("sgd_update: learning_rate must be a positive number, not -0.1"));
     CHECK_THROWS_AS(sgd_update({param_ref("w", w, dw)}, std::nan("")), ArgumentError);
     CHECK_THROWS_AS(sgd_update({param_ref("w", w, dw)}, 0.0), ArgumentError);
     CHECK(w(0) == 1.0);

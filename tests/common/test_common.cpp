@@ -1,6 +1,6 @@
 // Tests of the given tools in common/: the gradient checker, the comparison helper, shape checks,
 // the TODO exception and the random generator. The chapters rely on these, so they must be able to fail.
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <cmath>
 #include <limits>
@@ -71,7 +71,7 @@ TEST_CASE("the checker fails on a transposed dW", "[common]") {
     const Comparison c = check_gradient("dW", dW_wrong, numerical_gradient([&] { return matmul(x, W); }, W, dout));
     CHECK_FALSE(c);
     CHECK(c.score > 1e-2);
-    CHECK_THAT(report_of(c), Catch::Contains("FAILED") && Catch::Contains("exceed the threshold"));
+    CHECK_THAT(report_of(c), Catch::Matchers::ContainsSubstring("FAILED") && Catch::Matchers::ContainsSubstring("exceed the threshold"));
 }
 
 TEST_CASE("the checker fails on a gradient off by a factor of 2", "[common]") {
@@ -83,14 +83,14 @@ TEST_CASE("the checker fails on a gradient off by a factor of 2", "[common]") {
     const Comparison c = check_gradient("dW", dW_twice, numerical_gradient([&] { return matmul(x, W); }, W, dout));
     CHECK_FALSE(c);
     // |2n - n| / (|2n| + |n|) = 1/3 for every element
-    CHECK(c.score == Approx(1.0 / 3.0).epsilon(1e-6));
+    CHECK(c.score == Catch::Approx(1.0 / 3.0).epsilon(1e-6));
 }
 
 TEST_CASE("the checker fails when both gradients are zero everywhere", "[common]") {
     const Tensor<2> zeros = xt::zeros<double>({3, 3});
     const Comparison c = check_gradient("dW", zeros, zeros);
     CHECK_FALSE(c);
-    CHECK_THAT(report_of(c), Catch::Contains("both gradients are zero everywhere"));
+    CHECK_THAT(report_of(c), Catch::Matchers::ContainsSubstring("both gradients are zero everywhere"));
 }
 
 TEST_CASE("the report names the worst index and both values", "[common]") {
@@ -103,10 +103,10 @@ TEST_CASE("the report names the worst index and both values", "[common]") {
     CHECK(c.worst_index() == "(1, 2, 0, 3)");
     CHECK(c.elements_over == 2);
     const std::string report = report_of(c);
-    CHECK_THAT(report, Catch::Contains("at index (1, 2, 0, 3) of shape (2, 3, 4, 5)"));
-    CHECK_THAT(report, Catch::Contains("analytic = 1.5, numeric = 1"));
-    CHECK_THAT(report, Catch::Contains("2.00e-01 > 1.00e-07 (threshold)"));
-    CHECK_THAT(report, Catch::Contains("2 of 120 elements exceed the threshold"));
+    CHECK_THAT(report, Catch::Matchers::ContainsSubstring("at index (1, 2, 0, 3) of shape (2, 3, 4, 5)"));
+    CHECK_THAT(report, Catch::Matchers::ContainsSubstring("analytic = 1.5, numeric = 1"));
+    CHECK_THAT(report, Catch::Matchers::ContainsSubstring("2.00e-01 > 1.00e-07 (threshold)"));
+    CHECK_THAT(report, Catch::Matchers::ContainsSubstring("2 of 120 elements exceed the threshold"));
 }
 
 TEST_CASE("the checker fails on different shapes and on values that are not finite", "[common]") {
@@ -114,13 +114,13 @@ TEST_CASE("the checker fails on different shapes and on values that are not fini
     const Tensor<2> b = xt::ones<double>({3, 2});
     const Comparison shapes = check_gradient("dW", a, b);
     CHECK_FALSE(shapes);
-    CHECK_THAT(report_of(shapes), Catch::Contains("the shapes differ: (2, 3) vs (3, 2)"));
+    CHECK_THAT(report_of(shapes), Catch::Matchers::ContainsSubstring("the shapes differ: (2, 3) vs (3, 2)"));
 
     Tensor<2> with_nan = a;
     with_nan(1, 2) = std::numeric_limits<double>::quiet_NaN();
     const Comparison nan = check_gradient("dW", with_nan, a);
     CHECK_FALSE(nan);
-    CHECK_THAT(report_of(nan), Catch::Contains("not finite") && Catch::Contains("(1, 2)"));
+    CHECK_THAT(report_of(nan), Catch::Matchers::ContainsSubstring("not finite") && Catch::Matchers::ContainsSubstring("(1, 2)"));
 }
 
 TEST_CASE("check_close passes equal tensors and reports the worst element of unequal ones", "[common]") {
@@ -140,9 +140,9 @@ TEST_CASE("a TODO names the chapter the function the file and line and the next 
         FAIL("todo() returned");
     } catch (const TodoError& e) {
         const std::string message = e.what();
-        CHECK_THAT(message, Catch::StartsWith("TODO(ch02): implement FullyConnected::backward in "));
-        CHECK_THAT(message, Catch::Contains("tests/common/test_common.cpp:"));
-        CHECK_THAT(message, Catch::EndsWith("read README.md section 3, then run ./course check 2"));
+        CHECK_THAT(message, Catch::Matchers::StartsWith("TODO(ch02): implement FullyConnected::backward in "));
+        CHECK_THAT(message, Catch::Matchers::ContainsSubstring("tests/common/test_common.cpp:"));
+        CHECK_THAT(message, Catch::Matchers::EndsWith("read README.md section 3, then run ./course check 2"));
     }
 }
 

@@ -1,6 +1,6 @@
 // Tests of the given single-channel correlation in common/course/correlate2d.hpp, the starting point of
 // chapter 5. They must be able to fail: each one pins down a property a wrong version would break.
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include "course/correlate2d.hpp"
 #include "course/gradcheck.hpp"

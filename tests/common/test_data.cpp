@@ -1,6 +1,6 @@
 // Tests of the data tools in common/: the IDX reader, the weights file, datasets and batches.
 // Every corrupt input must give a one-line error that names the file and what was wrong.
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -83,8 +83,8 @@ TEST_CASE("an IDX image file becomes N x 1 x H x W reals in [0 1]", "[common][da
     const Tensor<4> images = idx_to_images(parse_idx(idx_images(2, 3, 4), "mem"), "mem");
     REQUIRE(shape_of(images) == Shape{2, 1, 3, 4});
     CHECK(images(0, 0, 0, 0) == 0.0);
-    CHECK(images(0, 0, 0, 1) == Approx(1.0 / 255.0));
-    CHECK(images(1, 0, 2, 3) == Approx(23.0 / 255.0));
+    CHECK(images(0, 0, 0, 1) == Catch::Approx(1.0 / 255.0));
+    CHECK(images(1, 0, 2, 3) == Catch::Approx(23.0 / 255.0));
 }
 
 TEST_CASE("IDX files are read plain and gzip-compressed alike", "[common][data]") {
@@ -99,11 +99,11 @@ TEST_CASE("a truncated IDX file names the file and both sizes", "[common][data]"
     Bytes bytes = idx_images(2, 28, 28);
     bytes.resize(bytes.size() - 10);
     const std::string message = error_of([&] { parse_idx(bytes, "train-images-idx3-ubyte"); });
-    CHECK_THAT(message, Catch::StartsWith("train-images-idx3-ubyte: byte 1574: the file is truncated"));
-    CHECK_THAT(message, Catch::Contains("announces 1568 numbers (1584 bytes in all) but the file has 1574 bytes"));
+    CHECK_THAT(message, Catch::Matchers::StartsWith("train-images-idx3-ubyte: byte 1574: the file is truncated"));
+    CHECK_THAT(message, Catch::Matchers::ContainsSubstring("announces 1568 numbers (1584 bytes in all) but the file has 1574 bytes"));
     CHECK(message.find('\n') == std::string::npos);
-    CHECK_THAT(error_of([] { parse_idx(Bytes{0, 0}, "x"); }), Catch::Contains("ends inside its 4-byte header"));
-    CHECK_THAT(error_of([] { parse_idx(Bytes{0, 0, 8, 3, 0, 0}, "x"); }), Catch::Contains("ends inside its header"));
+    CHECK_THAT(error_of([] { parse_idx(Bytes{0, 0}, "x"); }), Catch::Matchers::ContainsSubstring("ends inside its 4-byte header"));
+    CHECK_THAT(error_of([] { parse_idx(Bytes{0, 0, 8, 3, 0, 0}, "x"); }), Catch::Matchers::ContainsSubstring("ends inside its header"));
 }
 
 TEST_CASE("a truncated gzip file is refused", "[common][data]") {
@@ -113,32 +113,32 @@ TEST_CASE("a truncated gzip file is refused", "[common][data]") {
     Bytes packed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     packed.resize(packed.size() / 2);
     const fs::path cut = dir.write("cut-idx3-ubyte.gz", packed);
-    CHECK_THAT(error_of([&] { read_idx(cut); }), Catch::Contains("cut-idx3-ubyte.gz: byte"));
+    CHECK_THAT(error_of([&] { read_idx(cut); }), Catch::Matchers::ContainsSubstring("cut-idx3-ubyte.gz: byte"));
 }
 
 TEST_CASE("a wrong magic number or element type is refused with the byte offset", "[common][data]") {
     Bytes bytes = idx_images(1, 2, 2);
     bytes[0] = 0x1F;  // what a forgotten gunzip looks like
-    CHECK_THAT(error_of([&] { parse_idx(bytes, "f"); }), Catch::StartsWith("f: byte 0: wrong magic number 0x1F000803"));
+    CHECK_THAT(error_of([&] { parse_idx(bytes, "f"); }), Catch::Matchers::StartsWith("f: byte 0: wrong magic number 0x1F000803"));
     Bytes floats = idx_header(0x0D, {1});
     floats.insert(floats.end(), {0, 0, 0, 0});
     CHECK_THAT(error_of([&] { parse_idx(floats, "f"); }),
-               Catch::StartsWith("f: byte 2: element type 0x0D is not supported"));
-    CHECK_THAT(error_of([&] { parse_idx(idx_header(0x08, {}), "f"); }), Catch::Contains("byte 3: 0 dimensions"));
+               Catch::Matchers::StartsWith("f: byte 2: element type 0x0D is not supported"));
+    CHECK_THAT(error_of([&] { parse_idx(idx_header(0x08, {}), "f"); }), Catch::Matchers::ContainsSubstring("byte 3: 0 dimensions"));
 }
 
 TEST_CASE("an IDX file longer than its header announces is refused", "[common][data]") {
     Bytes bytes = idx_labels({1, 2, 3});
     bytes.push_back(7);
     CHECK_THAT(error_of([&] { parse_idx(bytes, "labels"); }),
-               Catch::StartsWith("labels: byte 11: the file is too long"));
+               Catch::Matchers::StartsWith("labels: byte 11: the file is too long"));
 }
 
 TEST_CASE("a header that claims more numbers than the file holds allocates nothing", "[common][data]") {
     const Bytes huge = idx_header(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF});
-    CHECK_THAT(error_of([&] { parse_idx(huge, "f"); }), Catch::Contains("more than"));
+    CHECK_THAT(error_of([&] { parse_idx(huge, "f"); }), Catch::Matchers::ContainsSubstring("more than"));
     const Bytes big = idx_header(0x08, {60000, 28, 28});
-    CHECK_THAT(error_of([&] { parse_idx(big, "f"); }), Catch::Contains("the file is truncated"));
+    CHECK_THAT(error_of([&] { parse_idx(big, "f"); }), Catch::Matchers::ContainsSubstring("the file is truncated"));
 }
 
 TEST_CASE("a label of 12 is refused with the sample and its byte offset", "[common][data]") {
@@ -152,9 +152,9 @@ TEST_CASE("images and labels of different lengths are refused", "[common][data]"
     TempDir dir;
     const fs::path images = dir.write("i", idx_images(3, 28, 28));
     const fs::path labels = dir.write("l", idx_labels({1, 2}));
-    CHECK_THAT(error_of([&] { load_idx_pair(images, labels); }), Catch::Contains("holds 3 images but") &&
-                                                                    Catch::Contains("holds 2 labels"));
-    CHECK_THAT(error_of([&] { load_idx_pair(labels, labels); }), Catch::Contains("images need 3 dimensions"));
+    CHECK_THAT(error_of([&] { load_idx_pair(images, labels); }), Catch::Matchers::ContainsSubstring("holds 3 images but") &&
+                                                                    Catch::Matchers::ContainsSubstring("holds 2 labels"));
+    CHECK_THAT(error_of([&] { load_idx_pair(labels, labels); }), Catch::Matchers::ContainsSubstring("images need 3 dimensions"));
 }
 
 TEST_CASE("a data folder needs the four standard files", "[common][data]") {
@@ -163,12 +163,12 @@ TEST_CASE("a data folder needs the four standard files", "[common][data]") {
     dir.write("train-labels-idx1-ubyte", idx_labels({0, 1, 2, 3}));
     dir.write_gz("t10k-images-idx3-ubyte.gz", idx_images(2, 28, 28));
     CHECK_THAT(error_of([&] { load_idx_directory(dir.path); }),
-               Catch::Contains("t10k-labels-idx1-ubyte: no such file (nor t10k-labels-idx1-ubyte.gz)"));
+               Catch::Matchers::ContainsSubstring("t10k-labels-idx1-ubyte: no such file (nor t10k-labels-idx1-ubyte.gz)"));
     dir.write_gz("t10k-labels-idx1-ubyte.gz", idx_labels({5, 9}));
     const TrainTest data = load_idx_directory(dir.path);
     CHECK(data.train.size() == 4);
     CHECK(data.test.labels == Labels{5, 9});
-    CHECK_THAT(error_of([&] { load_idx_directory(dir.path / "nope"); }), Catch::Contains("no such folder"));
+    CHECK_THAT(error_of([&] { load_idx_directory(dir.path / "nope"); }), Catch::Matchers::ContainsSubstring("no such folder"));
 }
 
 TEST_CASE("weights survive a save and a load", "[common][weights]") {
@@ -197,11 +197,11 @@ TEST_CASE("weights of another shape or name are refused and change nothing", "[c
           file.string() + ": parameter 'fc.W' has shape (2, 3) in the file but the network expects (3, 2)");
     CHECK(xt::amax(xt::abs(other))() == 0.0);
     CHECK_THAT(error_of([&] { load_weights(file, {param_ref("fc1.W", other, dother)}); }),
-               Catch::Contains("has no parameter 'fc1.W' (3, 2)"));
+               Catch::Matchers::ContainsSubstring("has no parameter 'fc1.W' (3, 2)"));
     Tensor<1> b = xt::zeros<double>({3}), db = xt::zeros<double>({3});
     save_weights(file, {param_ref("fc.W", W, dW), param_ref("fc.b", b, db)});
     CHECK_THAT(error_of([&] { load_weights(file, {param_ref("fc.W", W, dW)}); }),
-               Catch::Contains("holds a parameter 'fc.b' (3) that the network does not have"));
+               Catch::Matchers::ContainsSubstring("holds a parameter 'fc.b' (3) that the network does not have"));
 }
 
 TEST_CASE("a truncated or damaged weights file is refused", "[common][weights]") {
@@ -210,16 +210,16 @@ TEST_CASE("a truncated or damaged weights file is refused", "[common][weights]")
     Bytes bytes = encode_weights(stored);
     REQUIRE(parse_weights(bytes, "w").size() == 1);
     Bytes cut(bytes.begin(), bytes.begin() + 40);
-    CHECK_THAT(error_of([&] { parse_weights(cut, "w.bin"); }), Catch::StartsWith("w.bin: byte"));
+    CHECK_THAT(error_of([&] { parse_weights(cut, "w.bin"); }), Catch::Matchers::StartsWith("w.bin: byte"));
     Bytes flipped = bytes;
     flipped[30] ^= 0x40;
-    CHECK_THAT(error_of([&] { parse_weights(flipped, "w.bin"); }), Catch::Contains("checksum mismatch"));
+    CHECK_THAT(error_of([&] { parse_weights(flipped, "w.bin"); }), Catch::Matchers::ContainsSubstring("checksum mismatch"));
     Bytes wrong = bytes;
     wrong[0] = 'X';
-    CHECK_THAT(error_of([&] { parse_weights(wrong, "w.bin"); }), Catch::StartsWith("w.bin: byte 0: wrong magic number"));
+    CHECK_THAT(error_of([&] { parse_weights(wrong, "w.bin"); }), Catch::Matchers::StartsWith("w.bin: byte 0: wrong magic number"));
     Bytes future = bytes;
     future[4] = 2;
-    CHECK_THAT(error_of([&] { parse_weights(future, "w.bin"); }), Catch::Contains("format version 2 is not supported"));
+    CHECK_THAT(error_of([&] { parse_weights(future, "w.bin"); }), Catch::Matchers::ContainsSubstring("format version 2 is not supported"));
 }
 
 TEST_CASE("the synthetic digits are repeatable and cover every class", "[common][data]") {

@@ -1,7 +1,7 @@
 // The inputs the fuzzers kept in fuzz/regressions/<target>/ (inputs that once crashed a reader or broke its
 // contract), replayed through the ordinary build: each must load or give a DataError, under the same checks
 // as the fuzzers (fuzz/fuzz_harness.hpp). tools/fuzz.py replays them through the clang build as well.
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <algorithm>
 #include <cstdint>

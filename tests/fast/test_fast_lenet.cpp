@@ -1,6 +1,6 @@
 // Tests of the reference's fast path (solutions/fast/lenet_fast.hpp) against the readable layers of
 // chapters 2 to 7. Built on the reference track only: the learner's track has no fast path.
-#include <catch2/catch.hpp>
+#include "support/catch.hpp"
 
 #include <malloc.h>
 
@@ -94,7 +94,7 @@ TEST_CASE("the fast path gives the scores and every gradient of the layers", "[f
         CHECK(check_close("scores", fast.scores(x), net.forward(x), 1e-10, 1e-13));
         const Reference r = reference(net, x, y);
         const double loss = fast.forward_backward(x, y);
-        CHECK(loss == Approx(r.loss).epsilon(1e-12));
+        CHECK(loss == Catch::Approx(r.loss).epsilon(1e-12));
         check_same_gradients(r, fast);
     }
 }
@@ -106,7 +106,7 @@ TEST_CASE("the fast path handles colour images and another number of classes", "
     const Tensor<4> x = rand_uniform<4>({4, 3, 32, 32}, rng, 0.0, 1.0);
     const Labels y = labels_for(4, 7, rng);
     const Reference r = reference(net, x, y);
-    CHECK(fast.forward_backward(x, y) == Approx(r.loss).epsilon(1e-12));
+    CHECK(fast.forward_backward(x, y) == Catch::Approx(r.loss).epsilon(1e-12));
     check_same_gradients(r, fast);
 }
 
@@ -117,7 +117,7 @@ TEST_CASE("pooling ties go to the first maximum as in MaxPool2D", "[fast]") {
     const Tensor<4> x = xt::ones<double>({3, 1, 28, 28});
     const Labels y = {1, 5, 9};
     const Reference r = reference(net, x, y);
-    CHECK(fast.forward_backward(x, y) == Approx(r.loss).epsilon(1e-12));
+    CHECK(fast.forward_backward(x, y) == Catch::Approx(r.loss).epsilon(1e-12));
     check_same_gradients(r, fast);
 }
 
@@ -131,7 +131,7 @@ TEST_CASE("training steps with momentum give the weights of the layers", "[fast]
         const Labels y = labels_for(batch, 10, rng);
         const double slow = train_step(net, x, y, slow_optimizer, 0.05);
         const double quick = fast.train_step(x, y, fast_optimizer, 0.05);
-        CHECK(quick == Approx(slow).epsilon(1e-10));
+        CHECK(quick == Catch::Approx(slow).epsilon(1e-10));
     }
     SimpleConvNet copy({1, 28, 28}, 10, 99);
     fast.copy_weights_to(copy);
@@ -177,7 +177,7 @@ TEST_CASE("wrong input to the fast path is a clear error", "[fast]") {
     CHECK_THROWS_AS(fast.forward_backward(x, {1}), ShapeError);
     CHECK_THROWS_WITH(fast.forward_backward(x, {1, 10}), "FastLeNet forward_backward: label y[1] = 10 is not below K = 10");
     SimpleConvNet colour({3, 32, 32});
-    CHECK_THROWS_WITH(fast.copy_weights_to(colour), Catch::Contains("conv1.W has shape (6, 3, 5, 5) but this one's is (6, 1, 5, 5)"));
+    CHECK_THROWS_WITH(fast.copy_weights_to(colour), Catch::Matchers::ContainsSubstring("conv1.W has shape (6, 3, 5, 5) but this one's is (6, 1, 5, 5)"));
 }
 
 TEST_CASE("an empty batch or a label count other than N is refused by the fast path", "[fast]") {

@@ -26,10 +26,10 @@
 #include "plots.hpp"
 #include "progress.hpp"
 
-// The reference track has a fast path (solutions/fast/); the learner's track trains the layers themselves.
-#if __has_include("fast/lenet_fast.hpp")
+// The reference track has a fast path (solutions/fast/; CMake links it and defines COURSE_HAVE_FAST_PATH); the
+// learner's track trains the layers themselves.
+#ifdef COURSE_HAVE_FAST_PATH
 #include "fast/lenet_fast.hpp"
-#define COURSE_HAVE_FAST_PATH 1
 #else
 #define COURSE_HAVE_FAST_PATH 0
 #endif
