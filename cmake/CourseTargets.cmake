@@ -32,6 +32,13 @@ add_library(course_track INTERFACE)
 target_include_directories(course_track INTERFACE "${course_track_dir}")
 target_link_libraries(course_track INTERFACE course_common)
 
+# The reference track has the fast path; the learner's track and the suite's pristine skeletons
+# (COURSE_TRACK_DIR) do not. Said once here for every CMakeLists.txt.
+set(course_track_has_fast_path OFF)
+if(COURSE_TRACK STREQUAL "reference" AND NOT COURSE_TRACK_DIR)
+  set(course_track_has_fast_path ON)
+endif()
+
 # course_fast: the reference's fast path (solutions/fast/), for the training program on the reference track, the
 # benchmark and its test. Header-only but for its matrix products, gemm.cpp (gemm.hpp says why they stand alone).
 # COURSE_HAVE_FAST_PATH tells a program that links it that the fast path is there.

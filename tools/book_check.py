@@ -28,6 +28,7 @@ Exit status 0 when every rule passes; otherwise 1, after a list of every problem
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -211,8 +212,9 @@ class Book:
     # the parent's children; Doxygen 1.9.8 writes the whole tree into navtreedata.js. Both begin some files with a
     # licence comment. So the files are read as data, wherever a subtree happens to live.
 
+    @functools.cached_property
     def tree_vars(self) -> dict[str, tuple[str, list]]:
-        """Every `var NAME = [...];` of the book's .js files, parsed: NAME -> (file name, value)."""
+        """Every `var NAME = [...];` of the book's .js files, parsed once: NAME -> (file name, value)."""
         found = {}
         for path in sorted(self.html.glob("*.js")):
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -234,28 +236,28 @@ class Book:
                     if len(node) > 2 and isinstance(node[2], list):
                         walk(js, node[2])
 
-        for name, (js, value) in self.tree_vars().items():
+        for name, (js, value) in self.tree_vars.items():
             if not name.startswith("NAVTREEINDEX"):
                 walk(js, value)
         return entries
 
     def tree_children(self, url: str) -> tuple[str, list[str]] | None:
         """The file that lists the children of the tree node pointing to `url`, and the children's urls."""
-        trees = self.tree_vars()
+        trees = self.tree_vars
         stack = [value for name, value in trees.items() if not name.startswith("NAVTREEINDEX")]
         while stack:
             js, nodes = stack.pop()
             for node in nodes:
                 if not (isinstance(node, list) and len(node) > 2):
                     continue
-                children = node[2]
+                children_js, children = js, node[2]
                 if isinstance(children, str):  # the subtree lives in the file (and variable) of that name
-                    js, children = trees.get(children, (f"{children}.js", []))
+                    children_js, children = trees.get(children, (f"{children}.js", []))
                 if not isinstance(children, list):
                     continue
                 if node[1] == url:
-                    return js, [child[1] for child in children if isinstance(child, list) and len(child) > 1]
-                stack.append((js, children))
+                    return children_js, [child[1] for child in children if isinstance(child, list) and len(child) > 1]
+                stack.append((children_js, children))
         return None
 
     # -- rules
