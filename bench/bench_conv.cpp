@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "05_conv2d/conv2d.hpp"
+#include "07_network/network.hpp"
 #include "course/random.hpp"
 #include "course/runtime.hpp"
 
@@ -28,10 +29,30 @@ struct ConvShape {
     const char* name;
     int N, C, H, W, F, K;
 };
-constexpr ConvShape conv1{"conv1", 64, 1, 28, 28, 6, 5};   // (64, 1, 28, 28) -> (64, 6, 24, 24)
-constexpr ConvShape conv2{"conv2", 64, 6, 12, 12, 16, 5};  // (64, 6, 12, 12) -> (64, 16, 8, 8)
+// The sizes come from chapter 7's one description of LeNet, for MNIST's 1 x 28 x 28 images (ImageShape's default).
+using Arch = LeNetArchitecture;
+constexpr ImageShape mnist{};
+constexpr int batch = 64;
+constexpr int kernel = static_cast<int>(Arch::kernel);
+constexpr ConvShape conv1{"conv1",
+                          batch,
+                          static_cast<int>(mnist.channels),
+                          static_cast<int>(mnist.height),
+                          static_cast<int>(mnist.width),
+                          static_cast<int>(Arch::conv1_filters),
+                          kernel};
+// conv2 sees pool1's output: (64, 6, 12, 12) -> (64, 16, 8, 8)
+constexpr ConvShape conv2{"conv2",
+                          batch,
+                          static_cast<int>(Arch::conv1_filters),
+                          static_cast<int>(Arch::after_pool(Arch::after_conv(mnist.height))),
+                          static_cast<int>(Arch::after_pool(Arch::after_conv(mnist.width))),
+                          static_cast<int>(Arch::conv2_filters),
+                          kernel};
 
-std::size_t size(int value) { return static_cast<std::size_t>(value); }
+std::size_t size(int value) {
+    return static_cast<std::size_t>(value);
+}
 
 /// One iteration is what a training step asks of the layer: forward, then backward (dx, dW and db).
 void BM_conv_forward_backward(benchmark::State& state, ConvShape shape, ConvAlgorithm algorithm) {
@@ -39,8 +60,8 @@ void BM_conv_forward_backward(benchmark::State& state, ConvShape shape, ConvAlgo
     Conv2D conv(shape.C, shape.F, shape.K, rng, 1, 0, shape.name);
     conv.algorithm = algorithm;
     const Tensor<4> x = randn<4>({size(shape.N), size(shape.C), size(shape.H), size(shape.W)}, rng);
-    const Tensor<4> dout = randn<4>(
-        {size(shape.N), size(shape.F), size(shape.H - shape.K + 1), size(shape.W - shape.K + 1)}, rng);
+    const Tensor<4> dout =
+        randn<4>({size(shape.N), size(shape.F), size(shape.H - shape.K + 1), size(shape.W - shape.K + 1)}, rng);
     for (auto _ : state) {
         Tensor<4> out = conv.forward(x);
         Tensor<4> dx = conv.backward(dout);

@@ -1,24 +1,21 @@
 // Training throughput of LeNet: images per second of forward + backward + momentum update, float.
 //
-//   bench_train [--repetitions R] [--quick]          (./course bench runs it)
+//   bench_train [--repetitions R] [--quick] [--help]          (./course bench runs it)
 //
 // It measures, in one run: the readable layers of chapters 2 to 8, the reference's fast path
 // (solutions/fast/) on 1 and 2 threads, and, when Debian's libtorch-dev was installed at configure time, the
 // same LeNet in libtorch, for batches of 32, 64 and 128. Each figure is the median of R repetitions of a
 // fixed number of steps after a warm-up. Then it prints where the fast path spends its time, and how many
 // heap allocations a steady-state step makes.
-#include <malloc.h>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "08_optimizers/optimizers.hpp"
@@ -29,19 +26,9 @@
 #include "lenet_libtorch.hpp"
 #endif
 
-// Counts C++ heap allocations, to show that a steady-state step of the fast path makes none.
-// (GCC 12 takes the free() of a replaced operator delete for a mismatch.)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-void* operator new(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// Operator new of this program counts its calls (tests/support/alloc_counter.cpp is one of its sources): a
+// steady-state step of the fast path makes none. bench/ has no tests/ on its include path.
+#include "../tests/support/alloc_counter.hpp"
 
 using namespace course;
 
@@ -84,7 +71,22 @@ struct Batch {
     Labels y;
 };
 
-Batch make_batch(std::size_t n, Rng& rng) { return {rand_uniform<4>({n, 1, 28, 28}, rng, 0.0, 1.0), random_labels(n, 10, rng)}; }
+// Every network here is LeNet for MNIST: ImageShape's default 1 x 28 x 28 images, 10 classes.
+constexpr ImageShape mnist{};
+constexpr std::size_t classes = 10;
+
+Batch make_batch(std::size_t n, Rng& rng) {
+    return {rand_uniform<4>({n, mnist.channels, mnist.height, mnist.width}, rng, 0.0, 1.0),
+            random_labels(n, classes, rng)};
+}
+
+constexpr const char* usage =
+    "usage: bench_train [--repetitions R] [--quick]\n"
+    "  LeNet's training throughput (images/s): the readable layers, the fast path on 1 and 2 threads, and\n"
+    "  libtorch when it was found at configure time; batches 32, 64 and 128; then the fast path's time per\n"
+    "  stage and the heap allocations per step.\n"
+    "  --repetitions R  the median is taken over R repetitions (default 7)\n"
+    "  --quick          3 repetitions of a third of the steps each: a short first look\n";
 
 }  // namespace
 
@@ -97,8 +99,12 @@ int main(int argc, char** argv) {
             repetitions = 3;
         } else if (std::strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
             repetitions = std::max(1, std::atoi(argv[++i]));
+        } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+            std::fputs(usage, stdout);
+            return 0;
         } else {
-            std::fprintf(stderr, "bench_train: unknown argument '%s' (use --repetitions R or --quick)\n", argv[i]);
+            std::fprintf(stderr, "bench_train: unknown argument '%s' (use --repetitions R or --quick; --help)\n",
+                         argv[i]);
             return 2;
         }
     }
@@ -112,6 +118,7 @@ int main(int argc, char** argv) {
     const std::vector<std::size_t> batches = {32, 64, 128};
     Rng rng(1);
     std::vector<Batch> data;
+    data.reserve(batches.size());
     for (std::size_t b : batches) data.push_back(make_batch(b, rng));
     auto steps_for = [&](std::size_t batch, double images) {
         return std::max(3, static_cast<int>((quick ? images / 3 : images) / static_cast<double>(batch)));
@@ -127,13 +134,13 @@ int main(int argc, char** argv) {
         const Batch& d = data[i];
         Row row{b, {}, {}, {}, {}, {}};
         {
-            SimpleConvNet net({1, 28, 28}, 10, 5);
+            SimpleConvNet net(mnist, classes, 5);
             MomentumSGD optimizer(0.9);
             row.layers = measure([&] { train_step(net, d.x, d.y, optimizer, real(0.01)); }, b, steps_for(b, 1500),
                                  repetitions, 2);
         }
         for (std::size_t threads : {1, 2}) {
-            SimpleConvNet net({1, 28, 28}, 10, 5);
+            SimpleConvNet net(mnist, classes, 5);
             fast::FastLeNet fast(net, threads);
             MomentumSGD optimizer(0.9);
             (threads == 1 ? row.fast1 : row.fast2) =
@@ -172,8 +179,9 @@ int main(int argc, char** argv) {
         }
     }
 #ifndef COURSE_HAVE_TORCH
-    std::printf("\n(libtorch-dev was not installed when this build was configured: no side-by-side. Install it "
-                "with apt-get, then reconfigure, to compare.)\n");
+    std::printf(
+        "\n(libtorch-dev was not installed when this build was configured: no side-by-side. Install it "
+        "with apt-get, then reconfigure, to compare.)\n");
 #endif
     const Row& last = rows.back();
     std::printf("\nfast path, batch %zu: 2 threads give %.2fx the images/s of 1 thread\n", last.batch,
@@ -182,7 +190,7 @@ int main(int argc, char** argv) {
     // Where the time goes: the stages of a step of the fast path, measured by thread 0.
     for (std::size_t threads : {1, 2}) {
         const Batch& d = data[1];  // batch 64
-        SimpleConvNet net({1, 28, 28}, 10, 5);
+        SimpleConvNet net(mnist, classes, 5);
         fast::FastLeNet fast(net, threads);
         MomentumSGD optimizer(0.9);
         for (int i = 0; i < 5; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
@@ -194,10 +202,10 @@ int main(int argc, char** argv) {
         std::printf("\nwhere a step of the fast path spends its time (batch 64, %zu thread%s, %.3f ms per step):\n",
                     threads, threads == 1 ? "" : "s", 1000.0 * total / steps);
         double accounted = 0;
-        for (int s = 0; s < fast::stage_count; ++s) {
-            const double share = fast.times.seconds[static_cast<std::size_t>(s)] / total;
+        for (const fast::Stage stage : fast::all_stages) {
+            const double share = fast.times[stage] / total;
             accounted += share;
-            std::printf("  %5.1f %%  %s\n", 100.0 * share, fast::stage_name(s));
+            std::printf("  %5.1f %%  %s\n", 100.0 * share, fast::stage_name(stage));
         }
         std::printf("  %5.1f %%  other (waiting for the other thread, the minibatch loop, timers)\n",
                     100.0 * std::max(0.0, 1.0 - accounted));
@@ -207,25 +215,25 @@ int main(int argc, char** argv) {
     std::printf("\nheap allocations per steady-state step (operator new, counted over 20 steps):\n");
     {
         const Batch& d = data[1];
-        SimpleConvNet net({1, 28, 28}, 10, 5);
+        SimpleConvNet net(mnist, classes, 5);
         MomentumSGD optimizer(0.9);
         for (int i = 0; i < 3; ++i) train_step(net, d.x, d.y, optimizer, real(0.01));
-        const std::size_t before = allocations.load();
+        const std::size_t before = alloc_counter::allocations();
         for (int i = 0; i < 20; ++i) train_step(net, d.x, d.y, optimizer, real(0.01));
         std::printf("  readable layers: %.1f (every layer returns new tensors; clear, not fast)\n",
-                    static_cast<double>(allocations.load() - before) / 20.0);
+                    static_cast<double>(alloc_counter::allocations() - before) / 20.0);
     }
     for (std::size_t threads : {1, 2}) {
         const Batch& d = data[1];
-        SimpleConvNet net({1, 28, 28}, 10, 5);
+        SimpleConvNet net(mnist, classes, 5);
         fast::FastLeNet fast(net, threads);
         MomentumSGD optimizer(0.9);
         for (int i = 0; i < 3; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
-        const std::size_t before = allocations.load(), heap = mallinfo2().uordblks;
+        const std::size_t before = alloc_counter::allocations(), heap = alloc_counter::malloc_bytes_in_use();
         for (int i = 0; i < 20; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
         std::printf("  fast path, %zu thread%s: %.1f (malloc'ed bytes %s)\n", threads, threads == 1 ? "" : "s",
-                    static_cast<double>(allocations.load() - before) / 20.0,
-                    mallinfo2().uordblks == heap ? "unchanged" : "changed");
+                    static_cast<double>(alloc_counter::allocations() - before) / 20.0,
+                    alloc_counter::malloc_bytes_in_use() == heap ? "unchanged" : "changed");
     }
     return 0;
 }

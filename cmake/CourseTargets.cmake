@@ -2,13 +2,14 @@
 
 # COURSE_SANITIZE: every target of the build (the tests and everything compiled into them) with AddressSanitizer
 # and UndefinedBehaviorSanitizer; the first report stops the program. The `sanitize` preset sets it, and the full
-# suite runs it (tools/sanitize.py). -O1 because ASan's reports stay exact there, while -O0 would make xtensor's
+# suite runs it (`cmake --workflow --preset sanitize`). -O1 because ASan's reports stay exact there, while -O0 would make xtensor's
 # indexing 60-100x slower (docs/toolchain.md). Applied here, before any target exists, so no target needs its own flags.
 option(COURSE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer (the 'sanitize' preset)" OFF)
 if(COURSE_SANITIZE)
   set(course_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_compile_options(${course_sanitize_flags} -O1 -g)
   add_link_options(${course_sanitize_flags})
+  add_compile_definitions(COURSE_SANITIZE=1)  # tests/common/test_sanitizers.cpp checks that they are really in
   message(STATUS "Sanitizers: AddressSanitizer and UndefinedBehaviorSanitizer, -O1")
 endif()
 
@@ -51,6 +52,11 @@ target_compile_definitions(course_fast INTERFACE COURSE_HAVE_FAST_PATH=1)
 # until the learner writes the body, so that warning is off on the learner track.
 function(course_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+  # A function that returns a value but has a path without `return` is undefined behaviour: GCC's code then
+  # falls into whatever follows (often a SIGILL or SIGABRT far from the cause). An error on every track, also
+  # without COURSE_WERROR, so a learner who forgets the `return` gets a compile error on that line. The
+  # skeletons still compile: their bodies call course::todo(), which is [[noreturn]].
+  target_compile_options(${target} PRIVATE -Werror=return-type)
   # -Wno-maybe-uninitialized: xtensor 0.24's own headers (xstrides.hpp) trigger false warnings once
   # inlined at -O2; GCC reports them despite the system-header rule, which would only confuse learners.
   # GCC only: clang has no such warning, and reports the unknown option (-Wunknown-warning-option), which
@@ -74,21 +80,39 @@ function(course_use_real target type)
   endif()
 endfunction()
 
-# course_add_test_executable(NAME name LABEL label SOURCES ...): one Catch2 executable whose test cases
-# are registered with CTest as "<label>: <test case name>" under the CTest label <label>.
+# course_add_test_executable(NAME name LABEL label SOURCES ... [TRACK lib] [REAL double|float] [DISCOVER ...]):
+# one Catch2 executable whose test cases are registered with CTest as "<label>: <test case name>" under the CTest
+# label <label>. TRACK: the chapter headers it compiles (default course_track, the chosen track). REAL: the
+# scalar type `real` of the executable (default double, what gradient checks need; float for the executables
+# that test what the training program computes). DISCOVER: other arguments for catch_discover_tests, which then
+# replace the default registration.
 function(course_add_test_executable)
-  cmake_parse_arguments(arg "" "NAME;LABEL" "SOURCES" ${ARGN})
+  cmake_parse_arguments(arg "" "NAME;LABEL;TRACK;REAL" "SOURCES;DISCOVER" ${ARGN})
+  if(NOT arg_TRACK)
+    set(arg_TRACK course_track)
+  endif()
+  if(NOT arg_REAL)
+    set(arg_REAL double)
+  endif()
   add_executable(${arg_NAME} ${arg_SOURCES})
-  target_link_libraries(${arg_NAME} PRIVATE course_track Catch2::Catch2WithMain)
+  target_link_libraries(${arg_NAME} PRIVATE ${arg_TRACK} Catch2::Catch2WithMain)
   # "support/catch.hpp", the one Catch2 header of the tests, works with Catch2 2 and 3.
   target_include_directories(${arg_NAME} PRIVATE "${PROJECT_SOURCE_DIR}/tests")
   target_compile_definitions(${arg_NAME} PRIVATE COURSE_CATCH2_MAJOR=${COURSE_CATCH2_MAJOR})
   # Bounds-checked indexing in tests: an out-of-range x(n, c, h, w) throws with a message instead of
   # reading garbage. About 10x slower indexing, which the small tensors of the tests do not notice.
   target_compile_definitions(${arg_NAME} PRIVATE XTENSOR_ENABLE_ASSERT)
-  course_use_real(${arg_NAME} double)
+  course_use_real(${arg_NAME} ${arg_REAL})
   course_set_warnings(${arg_NAME})
-  catch_discover_tests(${arg_NAME} TEST_PREFIX "${arg_LABEL}: " PROPERTIES LABELS ${arg_LABEL})
+  if(NOT arg_TRACK STREQUAL "course_track")
+    # Skeletons leave parameters unused until the learner writes the body (as on the learner track).
+    target_compile_options(${arg_NAME} PRIVATE -Wno-unused-parameter)
+  endif()
+  if(arg_DISCOVER)
+    catch_discover_tests(${arg_NAME} ${arg_DISCOVER})
+  else()
+    catch_discover_tests(${arg_NAME} TEST_PREFIX "${arg_LABEL}: " PROPERTIES LABELS ${arg_LABEL})
+  endif()
 endfunction()
 
 # course_optimize_for_speed(target): -O3 and the instructions of this machine's CPU, for the programs that

@@ -125,7 +125,7 @@ inline void run_idx(std::span<const std::uint8_t> bytes) {
     }
 }
 
-/// The parameters fuzz_weights loads into, and its seeds are made for (tools/fuzz.py writes them).
+/// The parameters fuzz_weights loads into, and its seeds are made for (make_seeds.cpp writes them).
 struct SmallNetwork {
     course::Tensor<2> fc_W = course::Tensor<2>({2, 3}), dfc_W = course::Tensor<2>({2, 3});
     course::Tensor<1> fc_b = course::Tensor<1>({3}), dfc_b = course::Tensor<1>({3});
@@ -159,8 +159,8 @@ inline void parse_weights_checked(std::span<const std::uint8_t> bytes, const std
         const std::vector<course::StoredTensor> tensors = course::parse_weights(bytes, source);
         std::size_t numbers = 0;
         for (const course::StoredTensor& t : tensors) {
-            require(!t.shape.empty() && t.shape.size() <= 8, "tensor '" + t.name + "' of rank " +
-                                                                 std::to_string(t.shape.size()));
+            require(!t.shape.empty() && t.shape.size() <= 8,
+                    "tensor '" + t.name + "' of rank " + std::to_string(t.shape.size()));
             std::size_t count = 1;
             for (std::size_t e : t.shape) count *= e;
             require(count > 0 && count == t.values.size(), "tensor '" + t.name + "' has " +

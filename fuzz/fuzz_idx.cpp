@@ -1,5 +1,5 @@
 // libFuzzer target: the IDX reader of common/course/idx.hpp (parse_idx, idx_to_images, idx_to_labels, and
-// read_idx on gzip input). tools/fuzz.py builds and runs it; fuzz_harness.hpp says what is checked.
+// read_idx on gzip input). CTest runs it (fuzz/CMakeLists.txt); fuzz_harness.hpp says what is checked.
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -1,5 +1,5 @@
 // libFuzzer target: the weights file of common/course/weights.hpp (parse_weights, and load_weights into a
-// small fixed set of parameters). tools/fuzz.py builds and runs it; fuzz_harness.hpp says what is checked.
+// small fixed set of parameters). CTest runs it (fuzz/CMakeLists.txt); fuzz_harness.hpp says what is checked.
 #include <cstddef>
 #include <cstdint>
 #include <span>

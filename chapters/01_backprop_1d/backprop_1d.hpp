@@ -1,6 +1,7 @@
 /// @file backprop_1d.hpp
-/// @brief Chapter 1: backpropagation by hand. First the scalar graph y = w x + b, L = (y - t)^2, then the
-/// same graph for a whole batch, Y = X W + b.
+/// @brief Chapter 1: backpropagation by hand. First the scalar graph y = w x + b, L = (y - t)^2; then a
+/// graph with a fork, where one weight w is used by two nodes; then the first graph for a whole batch,
+/// Y = X W + b.
 ///
 /// Each node of the graph has a forward function (inputs to output) and a backward function (the
 /// gradient of the loss with respect to the output, `dy`, to the gradients with respect to the inputs).
@@ -22,10 +23,14 @@ namespace course {
 // ---------------------------------------------------------------------------------------------------
 
 /// @brief Forward pass of the linear node: \f$ y = w x + b \f$.
-inline real linear_scalar_forward(real x, real w, real b) { return w * x + b; }
+inline real linear_scalar_forward(real x, real w, real b) {
+    return w * x + b;
+}
 
 /// @brief Forward pass of the loss node: \f$ L = (y - t)^2 \f$, where t is the target.
-inline real squared_loss(real y, real t) { return (y - t) * (y - t); }
+inline real squared_loss(real y, real t) {
+    return (y - t) * (y - t);
+}
 
 /// @brief Backward pass of the loss node: \f$ \partial L / \partial y \f$ for \f$ L = (y - t)^2 \f$.
 ///
@@ -67,7 +72,46 @@ inline LinearScalarGrads scalar_graph_gradients(real x, real w, real b, real t) 
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Part 2: a batch. X (N, D), W (D, M), b (M), targets T (N, M); Y = X W + b; L = sum of (Y - T)^2
+// Part 2: a fork. The weight w is used twice: by the linear node y = w x + b and by the multiply node z = w y;
+// L = (z - t)^2. The value w has two outgoing edges, so two gradients come back to it, and they add.
+// ---------------------------------------------------------------------------------------------------
+
+/// @brief Forward pass of the whole graph with a fork: \f$ L = (w\,(w x + b) - t)^2 \f$.
+///
+/// @return the loss L, for the numerical gradient check
+inline real shared_weight_loss(real x, real w, real b, real t) {
+    const real y = linear_scalar_forward(x, w, b);  // the linear node
+    const real z = w * y;                           // the multiply node
+    return squared_loss(z, t);
+}
+
+/// @brief The gradients of the graph with a fork, and the two parts of dw that meet at the fork.
+struct SharedWeightGrads {
+    real dx;           ///< \f$ \partial L / \partial x \f$
+    real dw;           ///< \f$ \partial L / \partial w \f$: the sum of the two parts below
+    real db;           ///< \f$ \partial L / \partial b \f$
+    real dw_linear;    ///< the part of dw along the edge from w into the linear node: dy * x
+    real dw_multiply;  ///< the part of dw along the edge from w into the multiply node: dz * y
+};
+
+/// @brief Forward and backward pass of the graph y = w x + b, z = w y, L = (z - t)^2.
+///
+/// Backward visits the nodes in the reverse of the forward order: loss, multiply, linear. Each node
+/// returns its own gradients; the caller adds the two gradients of w, because w feeds both nodes.
+///
+/// @param x  the input
+/// @param w  the weight, used by the linear node and by the multiply node
+/// @param b  the bias of the linear node
+/// @param t  the target
+/// @return   dx, dw and db, and the two parts dw_linear and dw_multiply with dw = dw_linear + dw_multiply
+inline SharedWeightGrads shared_weight_gradients(real x, real w, real b, real t) {
+    // TODO(ch01) begin: shared_weight_gradients -- read README.md section 4
+    course::todo("ch01", "shared_weight_gradients", "read README.md section 4");
+    // TODO(ch01) end
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Part 3: a batch. X (N, D), W (D, M), b (M), targets T (N, M); Y = X W + b; L = sum of (Y - T)^2
 // ---------------------------------------------------------------------------------------------------
 
 /// @brief Forward pass of the batched linear node: \f$ Y_{nm} = \sum_d X_{nd} W_{dm} + b_m \f$.
@@ -81,8 +125,8 @@ inline Tensor<2> linear_forward(const Tensor<2>& X, const Tensor<2>& W, const Te
     check_batch("linear_forward", "X", X, {{"N"}, {"D"}});
     check_shape("linear_forward", "W", W, {{"D", X.shape(1)}, {"M"}});
     check_shape("linear_forward", "b", b, {{"M", W.shape(1)}});
-    // TODO(ch01) begin: linear_forward -- read README.md section 4
-    course::todo("ch01", "linear_forward", "read README.md section 4");
+    // TODO(ch01) begin: linear_forward -- read README.md section 5
+    course::todo("ch01", "linear_forward", "read README.md section 5");
     // TODO(ch01) end
 }
 
@@ -107,8 +151,8 @@ inline real squared_loss(const Tensor<2>& Y, const Tensor<2>& T) {
 /// @return   dY, shape (N, M)
 inline Tensor<2> squared_loss_backward(const Tensor<2>& Y, const Tensor<2>& T) {
     check_same_shape("squared_loss_backward", "T", T, "Y", Y);
-    // TODO(ch01) begin: squared_loss_backward (batch) -- read README.md section 4
-    course::todo("ch01", "squared_loss_backward (batch)", "read README.md section 4");
+    // TODO(ch01) begin: squared_loss_backward (batch) -- read README.md section 5
+    course::todo("ch01", "squared_loss_backward (batch)", "read README.md section 5");
     // TODO(ch01) end
 }
 
@@ -131,8 +175,8 @@ inline LinearGrads linear_backward(const Tensor<2>& dY, const Tensor<2>& X, cons
     check_batch("linear_backward", "X", X, {{"N"}, {"D"}});
     check_shape("linear_backward", "W", W, {{"D", X.shape(1)}, {"M"}});
     check_shape("linear_backward", "dY", dY, {{"N", X.shape(0)}, {"M", W.shape(1)}});
-    // TODO(ch01) begin: linear_backward -- read README.md section 4
-    course::todo("ch01", "linear_backward", "read README.md section 4");
+    // TODO(ch01) begin: linear_backward -- read README.md section 5
+    course::todo("ch01", "linear_backward", "read README.md section 5");
     // TODO(ch01) end
 }
 // [linear_backward]

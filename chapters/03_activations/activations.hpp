@@ -24,6 +24,9 @@ namespace course {
 /// Its derivative is 1 where \f$ x_i > 0 \f$ and 0 where \f$ x_i < 0 \f$. At \f$ x_i = 0 \f$ (the kink) the
 /// course's convention is 0: `backward` passes `dout` only where \f$ x_i > 0 \f$.
 ///
+/// NaN, as in PyTorch: a NaN input gives a NaN output (a NaN must not disappear), and its gradient is 0
+/// (NaN > 0 is false). \f$ +\infty \f$ stays \f$ +\infty \f$, \f$ -\infty \f$ becomes 0.
+///
 /// @tparam Rank  the rank of the input: 4 for images (N, C, H, W), 2 for features (N, D)
 template <std::size_t Rank>
 class ReLU : public Layer<Rank> {

@@ -42,8 +42,8 @@ inline void check_scores(std::string_view where, const Tensor<2>& scores) {
 inline void check_labels(std::string_view where, const Tensor<2>& scores, const Labels& y) {
     const std::size_t N = scores.shape(0), K = scores.shape(1);
     if (y.size() != N) {
-        throw ShapeError(std::string(where) + ": y has " + std::to_string(y.size()) + " labels but scores has N = " +
-                         std::to_string(N) + " rows (one label per sample)");
+        throw ShapeError(std::string(where) + ": y has " + std::to_string(y.size()) +
+                         " labels but scores has N = " + std::to_string(N) + " rows (one label per sample)");
     }
     if (N == 0) {
         throw ArgumentError(std::string(where) + ": the batch is empty (N = 0), so the mean loss is undefined");

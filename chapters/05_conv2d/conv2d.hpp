@@ -69,9 +69,10 @@ public:
     Conv2D(int in_channels, int out_channels, int kernel_size, Rng& rng, int stride = 1, int padding = 0,
            std::string name = "conv")
         : Layer<4>(std::move(name)), stride_(stride), padding_(padding) {
-        const std::pair<const char*, int> at_least_one[] = {
-            {"in_channels", in_channels}, {"out_channels", out_channels}, {"kernel_size", kernel_size},
-            {"stride", stride}};
+        const std::pair<const char*, int> at_least_one[] = {{"in_channels", in_channels},
+                                                            {"out_channels", out_channels},
+                                                            {"kernel_size", kernel_size},
+                                                            {"stride", stride}};
         for (const auto& [argument, value] : at_least_one) {
             if (value < 1) {
                 throw ArgumentError(where("constructor") + ": " + argument + " must be at least 1, not " +

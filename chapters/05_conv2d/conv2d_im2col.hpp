@@ -182,8 +182,8 @@ inline Tensor<4> conv2d_forward_im2col(const Tensor<4>& x, const Tensor<4>& W, c
 
 /// @brief Backward pass with im2col, with the signature of `conv2d_backward_naive`. It rebuilds the column
 /// matrix from x; the layer `Conv2D` keeps the one of its forward pass instead.
-inline ConvGrads conv2d_backward_im2col(const Tensor<4>& dout, const Tensor<4>& x, const Tensor<4>& W,
-                                       int stride = 1, int pad = 0) {
+inline ConvGrads conv2d_backward_im2col(const Tensor<4>& dout, const Tensor<4>& x, const Tensor<4>& W, int stride = 1,
+                                        int pad = 0) {
     const ConvSizes s = conv_sizes("conv2d_backward_im2col", x, W, stride, pad);
     return conv2d_backward_gemm(dout, im2col(zero_pad(x, s.pad), s), W, s);
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -28,6 +29,9 @@ namespace course {
 ///
 /// - **Ties:** when several inputs of a window hold the maximum, the **first one in row-major order**
 ///   (smallest p, then smallest q) wins, and only it receives the gradient.
+/// - **NaN:** a window that holds a NaN anywhere gives NaN (as in PyTorch), and its gradient goes to that
+///   NaN's position: the first NaN, when there are several (PyTorch's CPU code keeps the last one; the
+///   output is NaN either way).
 /// - **Overlapping windows** (S < KH): one input can win several windows; it receives the sum of their
 ///   gradients.
 /// - **Rows and columns no window reaches** (when (H - KH) is not a multiple of S, for example a 5 x 5
@@ -35,7 +39,7 @@ namespace course {
 /// - The layer has no parameters: `params_and_grads()` is empty.
 ///
 /// @code
-/// MaxPool2D pool1(2);      // 2 x 2 windows, stride 2: (N, C, 28, 28) -> (N, C, 14, 14)
+/// MaxPool2D pool1(2);      // 2 x 2 windows, stride 2: (N, 6, 24, 24) -> (N, 6, 12, 12) in LeNet
 /// MaxPool2D overlap(3, 2); // 3 x 3 windows, stride 2: neighbouring windows share a row and a column
 /// @endcode
 class MaxPool2D : public Layer<4> {
@@ -112,7 +116,8 @@ public:
         }
         // Window (i, j) covers the rows i*S .. i*S + KH - 1 and the columns j*S .. j*S + KW - 1.
         // Scan it in row-major order, keep the largest value (strict >: at a tie the first one stays)
-        // and record its position inside the window, p * KW + q, in the cache.
+        // and record its position inside the window, p * KW + q, in the cache. A NaN counts as larger than
+        // every number: a window that holds a NaN gives NaN (README.md section 7).
         // TODO(ch06) begin: MaxPool2D::forward -- read README.md sections 2 and 6
         course::todo("ch06", "MaxPool2D::forward", "read README.md sections 2 and 6");
         // TODO(ch06) end
@@ -131,8 +136,7 @@ public:
         const Cache& cache = cached(cache_);
         const auto& winner_shape = cache.winner.shape();
         check_shape(where("backward"), "dout", dout,
-                    {{"N", winner_shape[0]}, {"C", winner_shape[1]}, {"Ho", winner_shape[2]},
-                     {"Wo", winner_shape[3]}});
+                    {{"N", winner_shape[0]}, {"C", winner_shape[1]}, {"Ho", winner_shape[2]}, {"Wo", winner_shape[3]}});
         // forward was: out(n, c, i, j) = x(n, c, i*S + p, j*S + q) for the winner of window (i, j),
         //              whose position p * KW + q is cache.winner(n, c, i, j)
         // TODO(ch06) begin: MaxPool2D::backward -- read README.md section 4

@@ -20,17 +20,21 @@ namespace course {
 enum class InitScheme {
     too_small,  ///< standard deviation 0.01 for every layer: the signal shrinks from layer to layer
     too_large,  ///< standard deviation 1 for every layer: the signal grows from layer to layer
-    xavier,     ///< \f$ \sqrt{2 / (fan_{in} + fan_{out})} \f$: keeps the variance for tanh- and sigmoid-like units
+    xavier,     ///< \f$ \sqrt{2 / (fan_{in} + fan_{out})} \f$: keeps the variance for tanh-like units
     he,         ///< \f$ \sqrt{2 / fan_{in}} \f$: keeps the variance for ReLU units
 };
 
 /// @brief The scheme's name, for legends and logs.
 inline std::string to_string(InitScheme scheme) {
     switch (scheme) {
-        case InitScheme::too_small: return "too small (0.01)";
-        case InitScheme::too_large: return "too large (1)";
-        case InitScheme::xavier: return "Xavier";
-        case InitScheme::he: return "He";
+        case InitScheme::too_small:
+            return "too small (0.01)";
+        case InitScheme::too_large:
+            return "too large (1)";
+        case InitScheme::xavier:
+            return "Xavier";
+        case InitScheme::he:
+            return "He";
     }
     return "?";
 }
@@ -59,10 +63,14 @@ inline real he_std(std::size_t fan_in) {
 /// @brief The standard deviation a scheme gives a layer with this fan-in and fan-out.
 inline real init_std(InitScheme scheme, std::size_t fan_in, std::size_t fan_out) {
     switch (scheme) {
-        case InitScheme::too_small: return real(0.01);
-        case InitScheme::too_large: return real(1);
-        case InitScheme::xavier: return xavier_std(fan_in, fan_out);
-        case InitScheme::he: return he_std(fan_in);
+        case InitScheme::too_small:
+            return real(0.01);
+        case InitScheme::too_large:
+            return real(1);
+        case InitScheme::xavier:
+            return xavier_std(fan_in, fan_out);
+        case InitScheme::he:
+            return he_std(fan_in);
     }
     throw ArgumentError("init_std: unknown scheme");
 }
@@ -92,8 +100,8 @@ inline void initialize(SimpleConvNet& net, InitScheme scheme, Rng& rng) {
 
 /// @brief What the deep-stack experiment measures: the activations after each layer.
 struct StackActivations {
-    std::vector<double> stddev;              ///< the standard deviation of the ReLU outputs of each layer
-    std::vector<std::vector<real>> values;   ///< all the ReLU outputs of each layer (for histograms)
+    std::vector<double> stddev;             ///< the standard deviation of the ReLU outputs of each layer
+    std::vector<std::vector<real>> values;  ///< all the ReLU outputs of each layer (for histograms)
 };
 
 /// @brief The experiment of section 3: a batch of N(0, 1) inputs through `depth` layers of FullyConnected

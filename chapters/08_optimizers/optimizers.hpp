@@ -75,8 +75,9 @@ public:
     /// @throws ArgumentError when there is no parameter `i` (before the first step there is none)
     const std::vector<real>& velocity(std::size_t i) const {
         if (i >= velocity_.size()) {
-            throw ArgumentError("MomentumSGD velocity: there is no parameter " + std::to_string(i) + ", the optimizer has " +
-                                std::to_string(velocity_.size()) + " velocities (none before the first step)");
+            throw ArgumentError("MomentumSGD velocity: there is no parameter " + std::to_string(i) +
+                                ", the optimizer has " + std::to_string(velocity_.size()) +
+                                " velocities (none before the first step)");
         }
         return velocity_[i];
     }
@@ -104,14 +105,18 @@ private:
             return;
         }
         if (params.size() != velocity_.size()) {
-            throw ArgumentError("MomentumSGD step: " + std::to_string(params.size()) + " parameters, but the first "
-                                "step had " + std::to_string(velocity_.size()));
+            throw ArgumentError("MomentumSGD step: " + std::to_string(params.size()) +
+                                " parameters, but the first "
+                                "step had " +
+                                std::to_string(velocity_.size()));
         }
         for (std::size_t i = 0; i < params.size(); ++i) {
             if (params[i].name != names_[i] || params[i].value.size() != velocity_[i].size()) {
                 throw ArgumentError("MomentumSGD step: parameter " + std::to_string(i) + " is '" + params[i].name +
-                                    "' with " + std::to_string(params[i].value.size()) + " numbers, but the first "
-                                    "step had '" + names_[i] + "' with " + std::to_string(velocity_[i].size()));
+                                    "' with " + std::to_string(params[i].value.size()) +
+                                    " numbers, but the first "
+                                    "step had '" +
+                                    names_[i] + "' with " + std::to_string(velocity_[i].size()));
             }
         }
     }
@@ -137,12 +142,14 @@ public:
 namespace detail {
 inline void check_positive(const char* who, const char* what, double value) {
     if (!(value > 0) || !std::isfinite(value)) {
-        throw ArgumentError(std::string(who) + ": " + what + " must be a positive number, not " + std::to_string(value));
+        throw ArgumentError(std::string(who) + ": " + what + " must be a positive number, not " +
+                            std::to_string(value));
     }
 }
 inline void check_factor(const char* who, double gamma) {
     if (!(gamma > 0 && gamma <= 1)) {
-        throw ArgumentError(std::string(who) + ": the decay factor gamma must be in (0, 1], not " + std::to_string(gamma));
+        throw ArgumentError(std::string(who) + ": the decay factor gamma must be in (0, 1], not " +
+                            std::to_string(gamma));
     }
 }
 }  // namespace detail
@@ -252,13 +259,13 @@ inline double train_epoch(SimpleConvNet& net, const Dataset& data, std::size_t b
                           const LearningRateSchedule& schedule, std::size_t& step, Rng& rng,
                           const std::function<bool(std::size_t, std::size_t, std::size_t, double)>& after_step = {}) {
     double total = 0.0;
-    const std::size_t done = for_each_minibatch(data, batch_size, rng, [&](const Tensor<4>& x, const Labels& y,
-                                                                           std::size_t index, std::size_t count) {
-        const double loss = train_step(net, x, y, optimizer, schedule.at(step));
-        ++step;
-        total += loss;
-        return !after_step || after_step(index, count, y.size(), loss);
-    });
+    const std::size_t done = for_each_minibatch(
+        data, batch_size, rng, [&](const Tensor<4>& x, const Labels& y, std::size_t index, std::size_t count) {
+            const double loss = train_step(net, x, y, optimizer, schedule.at(step));
+            ++step;
+            total += loss;
+            return !after_step || after_step(index, count, y.size(), loss);
+        });
     return done ? total / static_cast<double>(done) : 0.0;
 }
 

@@ -37,7 +37,8 @@ inline std::filesystem::path find_idx_file(const std::filesystem::path& dir, con
     for (const std::string& candidate : {name, name + ".gz"}) {
         if (std::filesystem::is_regular_file(dir / candidate)) return dir / candidate;
     }
-    throw DataError((dir / name).string() + ": no such file (nor " + name + ".gz); a data folder holds the four "
+    throw DataError((dir / name).string() + ": no such file (nor " + name +
+                    ".gz); a data folder holds the four "
                     "standard MNIST files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
                     "and t10k-labels-idx1-ubyte, plain or .gz");
 }
@@ -86,8 +87,8 @@ inline Dataset make_synthetic_digits(std::size_t n, Rng& rng, std::size_t num_cl
         const int at = 4 + 4 * static_cast<int>(k % 5) + shift;
         for (int h = 0; h < 28; ++h) {
             for (int w = 0; w < 28; ++w) {
-                const bool on = k < 5 ? (h == at || h == at + 1) && w >= 4 && w < 24
-                                      : (w == at || w == at + 1) && h >= 4 && h < 24;
+                const bool on =
+                    k < 5 ? (h == at || h == at + 1) && w >= 4 && w < 24 : (w == at || w == at + 1) && h >= 4 && h < 24;
                 const double noise = rng.uniform(0.0, 0.15);
                 d.images(s, 0, h, w) = static_cast<real>(on ? 1.0 - noise : noise);
             }
@@ -122,9 +123,9 @@ inline void gather_batch(const Dataset& data, std::span<const std::size_t> indic
 /// smaller), copies each into `x` and `y`, and calls `step(x, y, index, count)` with the minibatch's index and
 /// the number of minibatches. `step` returns false to stop early.
 /// @return the number of minibatches `step` was called with
-inline std::size_t for_each_minibatch(const Dataset& data, std::size_t batch_size, Rng& rng,
-                                      const std::function<bool(const Tensor<4>& x, const Labels& y, std::size_t index,
-                                                               std::size_t count)>& step) {
+inline std::size_t for_each_minibatch(
+    const Dataset& data, std::size_t batch_size, Rng& rng,
+    const std::function<bool(const Tensor<4>& x, const Labels& y, std::size_t index, std::size_t count)>& step) {
     if (batch_size == 0) throw ArgumentError("for_each_minibatch: batch_size must be at least 1");
     std::vector<std::size_t> order(data.size());
     std::iota(order.begin(), order.end(), std::size_t{0});

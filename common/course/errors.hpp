@@ -86,7 +86,7 @@ inline std::string course_relative_path(std::string_view path) {
 ///
 /// The message reads, for example:
 /// @code{.txt}
-/// TODO(ch02): implement FullyConnected::backward in chapters/02_fully_connected/fully_connected.hpp:80 - read README.md section 3, then run ./course check 2
+/// TODO(ch02): implement FullyConnected::backward in chapters/02_fully_connected/fully_connected.hpp:LINE - read README.md section 3, then run ./course check 2
 /// @endcode
 [[noreturn]] inline void todo(std::string_view chapter, std::string_view function, std::string_view next_step,
                               detail::source_location where = detail::source_location::current()) {
@@ -112,7 +112,7 @@ inline std::string expected_to_string(const std::vector<Dim>& expected) {
     out << '(';
     for (std::size_t i = 0; i < expected.size(); ++i) {
         out << (i ? ", " : "") << expected[i].letter;
-        if (expected[i].value) out << '=' << *expected[i].value;
+        if (const auto value = expected[i].value) out << '=' << *value;
     }
     out << ')';
     return out.str();
@@ -128,16 +128,15 @@ inline std::string expected_to_string(const std::vector<Dim>& expected) {
 /// Message example: ``FullyConnected 'fc1' forward: x has shape (4, 5) but must be (N, D=3)``.
 /// A rank mismatch is reported the same way (a fixed-rank `Tensor<N>` usually makes it a compile error).
 template <class T>
-void check_shape(std::string_view where, std::string_view argument, const T& tensor,
-                 const std::vector<Dim>& expected) {
+void check_shape(std::string_view where, std::string_view argument, const T& tensor, const std::vector<Dim>& expected) {
     const auto& shape = tensor.shape();
     bool ok = shape.size() == expected.size();
     for (std::size_t axis = 0; ok && axis < expected.size(); ++axis) {
-        if (expected[axis].value && shape[axis] != *expected[axis].value) ok = false;
+        if (const auto value = expected[axis].value; value && shape[axis] != *value) ok = false;
     }
     if (!ok) {
-        throw ShapeError(std::string(where) + ": " + std::string(argument) + " has shape " +
-                         shape_to_string(shape) + " but must be " + expected_to_string(expected));
+        throw ShapeError(std::string(where) + ": " + std::string(argument) + " has shape " + shape_to_string(shape) +
+                         " but must be " + expected_to_string(expected));
     }
 }
 

@@ -30,14 +30,19 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xeval.hpp>
@@ -59,76 +64,257 @@ inline constexpr double default_threshold = 1e-7;
 /// @brief The floor of the denominator |a| + |n|, so that two zeros compare as equal.
 inline constexpr double default_floor = 1e-8;
 
-/// @brief The result of comparing two tensors element by element: passed or not, and where the worst
-/// element is.
+/// @brief A number with as many digits as it takes to tell it from its neighbours, and no more: `0.75`,
+/// `0.7500000000000002`, `4.248354255291589e-18`.
+inline std::string number_to_string(double value) {
+    std::array<char, 32> buffer{};
+    const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value).ptr;
+    return std::string(buffer.data(), end);
+}
+
+/// @brief The result of comparing two tensors element by element: passed or not, where the worst element is,
+/// and, when it failed, what the difference looks like (a factor, the sign, a transpose, ...).
 ///
 /// It converts to `bool` (true when the comparison passed), and it prints itself as a full report, so
 /// that `CHECK(check_gradient(...))` in a Catch2 test shows the report when it fails.
+///
+/// The diagnosis knows more when the test tells it more: `with_batch(N)` names the batch size (a gradient N
+/// times too small is then "averaged instead of summed"), `with_sibling("db", db_numeric)` a gradient that
+/// the learner may have returned by mistake.
 struct Comparison {
-    std::string what;             ///< what was compared, for example "dW of FullyConnected"
-    std::string kind;             ///< "gradient check" or "comparison"
-    std::string actual_name;      ///< name of the first tensor in the report ("analytic", "actual")
-    std::string expected_name;    ///< name of the second tensor in the report ("numeric", "expected")
-    bool passed = false;          ///< the verdict
-    std::string problem;          ///< why it failed when the failure is not a numeric one (shapes, all zero)
-    Shape shape;                  ///< the shape of both tensors
-    std::size_t elements = 0;     ///< number of elements compared
-    double score = 0.0;           ///< worst relative error (gradient check) or worst error / tolerance
-    double threshold = 0.0;       ///< the largest score that passes
-    std::size_t worst_flat = 0;   ///< flat position of the worst element
+    std::string what;            ///< what was compared, for example "dW of FullyConnected"
+    std::string kind;            ///< "gradient check" or "comparison"
+    std::string actual_name;     ///< name of the learner's tensor in the report ("analytic", "yours")
+    std::string expected_name;   ///< name of the other tensor in the report ("numeric", "expected")
+    bool passed = false;         ///< the verdict
+    std::string problem;         ///< why it failed when the failure is not a numeric one (shapes, all zero)
+    Shape shape;                 ///< the shape of both tensors
+    std::size_t elements = 0;    ///< number of elements compared
+    double score = 0.0;          ///< worst relative error (gradient check) or worst error / tolerance
+    double threshold = 0.0;      ///< the largest score that passes
+    std::size_t worst_flat = 0;  ///< flat position of the worst element
     double actual_at_worst = 0.0;
     double expected_at_worst = 0.0;
     std::size_t elements_over = 0;  ///< how many elements exceed the threshold
     std::string rule;               ///< the formula of the score, for the report
+    double rtol = 0.0;              ///< comparison: relative tolerance; gradient check: the threshold
+    double atol = 0.0;              ///< comparison: absolute tolerance; gradient check: the floor
+    xt::xarray<double> actual;      ///< the learner's tensor, for the diagnosis
+    xt::xarray<double> expected;    ///< the tensor it must equal
+    std::size_t batch = 0;          ///< the batch size when the caller knows it (0: unknown)
+    std::vector<std::pair<std::string, xt::xarray<double>>> siblings;  ///< other expected tensors, by name
 
     explicit operator bool() const { return passed; }
+
+    /// @brief The batch size N, so that a result exactly N times off is explained as a mean instead of a sum.
+    Comparison& with_batch(std::size_t n) {
+        batch = n;
+        return *this;
+    }
+    /// @brief Another expected tensor (for example the numeric db next to dW): the diagnosis says so when the
+    /// learner's tensor equals it.
+    template <class E>
+    Comparison& with_sibling(std::string name, const E& value) {
+        siblings.emplace_back(std::move(name), xt::xarray<double>(value));
+        return *this;
+    }
+
+    /// @brief True when the learner's value `a` passes against the expected value `e` (the element test of this
+    /// comparison, with a little room for rounding, so that a pattern found by arithmetic is still found).
+    bool element_ok(double a, double e) const {
+        const double slack = 1e-9 * (std::abs(a) + std::abs(e));
+        if (kind == "gradient check")
+            return std::abs(a - e) <= std::max(rtol * std::max(atol, std::abs(a) + std::abs(e)), slack);
+        return std::abs(a - e) <= atol + rtol * std::abs(e) + slack;
+    }
 
     /// @brief The multi-index of the worst element, as `(n, c, h, w)`.
     std::string worst_index() const { return index_to_string(worst_flat, shape); }
 
+    /// @brief "looks like: ..." when one pattern explains every element of the difference, else "".
+    std::string diagnosis() const;
+
     /// @brief A readable report of the result, several lines long when the comparison failed.
     std::string report() const {
         std::ostringstream out;
-        out << std::setprecision(6);
         out << kind << " of " << what << (passed ? " passed" : " FAILED");
         if (!problem.empty()) {
             out << ": " << problem;
-            return out.str();
+        } else if (kind == "gradient check") {
+            out << ": worst relative error " << std::scientific << std::setprecision(2) << score
+                << (passed ? " <= " : " > ") << threshold << " (threshold)\n  at index " << worst_index()
+                << " of shape " << shape_to_string(shape) << ": " << actual_name << " = "
+                << number_to_string(actual_at_worst) << ", " << expected_name << " = "
+                << number_to_string(expected_at_worst);
+            if (!passed) out << "\n  " << elements_over << " of " << elements << " elements exceed the threshold";
+        } else if (passed) {
+            out << " (" << elements << " elements)";
+        } else {
+            out << ": " << elements_over << " of " << elements << " elements differ\n  "
+                << (rtol == 0.0 && atol == 0.0 ? "first" : "worst") << " at index " << worst_index() << " of shape "
+                << shape_to_string(shape) << ": " << actual_name << " " << number_to_string(actual_at_worst) << ", "
+                << expected_name << " " << number_to_string(expected_at_worst);
+            if (rtol == 0.0 && atol == 0.0) {
+                out << " (they must be equal exactly)";
+            } else {
+                out << " (difference " << number_to_string(std::abs(actual_at_worst - expected_at_worst))
+                    << ", allowed " << number_to_string(atol + rtol * std::abs(expected_at_worst)) << ")";
+            }
         }
-        out << ": worst " << (kind == "gradient check" ? "relative error " : "error/tolerance ")
-            << std::scientific << std::setprecision(2) << score << (passed ? " <= " : " > ") << threshold
-            << " (threshold)" << std::defaultfloat << std::setprecision(10) << "\n  at index " << worst_index()
-            << " of shape " << shape_to_string(shape) << ": " << actual_name << " = " << actual_at_worst << ", "
-            << expected_name << " = " << expected_at_worst;
-        if (!passed) out << "\n  " << elements_over << " of " << elements << " elements exceed the threshold";
-        out << "\n  score: " << rule;
+        if (passed) return out.str();
+        if (const std::string looks = diagnosis(); !looks.empty()) out << "\n  looks like: " << looks;
+        if (problem.empty() && !rule.empty()) out << "\n  " << rule;
         return out.str();
     }
 };
 
-inline std::ostream& operator<<(std::ostream& out, const Comparison& c) { return out << c.report(); }
+inline std::ostream& operator<<(std::ostream& out, const Comparison& c) {
+    return out << c.report();
+}
+
+namespace detail {
+
+/// True when `pass(i)` holds for every flat index i of `c.actual`.
+template <class Pass>
+bool every(const Comparison& c, Pass&& pass) {
+    for (std::size_t i = 0; i < c.actual.size(); ++i) {
+        if (!pass(i)) return false;
+    }
+    return true;
+}
+
+/// "yours is exactly 3 times too small" and why that may be, or "" when `a = e * factor` does not hold.
+inline std::string factor_pattern(const Comparison& c, double factor) {
+    const auto scaled = [&](std::size_t i) {
+        return c.element_ok(c.actual.data()[i], factor * c.expected.data()[i]);
+    };
+    if (!every(c, scaled)) return "";
+    const bool small = factor < 1.0;
+    const double n = small ? 1.0 / factor : factor;
+    std::ostringstream out;
+    out << c.actual_name << " is exactly ";
+    if (n == 2.0) {
+        out << (small ? "half of " + c.expected_name + ": a factor of 2 is missing"
+                      : "2 times too large: a factor of 2 too many");
+    } else {
+        out << std::llround(n) << " times too " << (small ? "small" : "large");
+    }
+    if (c.batch > 1 && std::abs(n - static_cast<double>(c.batch)) < 1e-9) {
+        out << (small ? ": averaged over the batch (N = " : ": summed over the batch (N = ") << c.batch
+            << (small ? ") where the sum is needed?" : ") where the mean is needed?");
+    }
+    return out.str();
+}
+
+/// The shift pattern: the learner's tensor is the expected one moved by one position along `axis`.
+inline bool shifted(const Comparison& c, std::size_t axis, std::ptrdiff_t by) {
+    std::size_t stride = 1;
+    for (std::size_t k = axis + 1; k < c.shape.size(); ++k) stride *= c.shape[k];
+    const std::size_t extent = c.shape[axis];
+    bool varies = false;  // along a constant axis every shift matches: that proves nothing
+    const auto moved = [&](std::size_t i) {
+        const std::size_t pos = (i / stride) % extent;
+        if ((by > 0 && pos + 1 >= extent) || (by < 0 && pos == 0)) return true;  // no neighbour there
+        const std::size_t j = by > 0 ? i + stride : i - stride;
+        varies = varies || !c.element_ok(c.expected.data()[i], c.expected.data()[j]);
+        return c.element_ok(c.actual.data()[i], c.expected.data()[j]);
+    };
+    return extent >= 3 && every(c, moved) && varies;
+}
+
+}  // namespace detail
+
+inline std::string Comparison::diagnosis() const {
+    const bool same_shape = shape_of(actual) == shape_of(expected);
+    const auto at = [&](std::size_t i) {
+        return std::pair{actual.data()[i], expected.data()[i]};
+    };
+    if (actual.dimension() == 2 && expected.dimension() == 2 && actual.shape(0) == expected.shape(1) &&
+        actual.shape(1) == expected.shape(0) && actual.size() > 1) {
+        const auto transposed = [&](std::size_t i) {
+            const std::size_t r = i / actual.shape(1), col = i % actual.shape(1);
+            return element_ok(actual(r, col), expected(col, r));
+        };
+        const auto symmetric = [&](std::size_t i) {
+            const std::size_t r = i / actual.shape(1), col = i % actual.shape(1);
+            return element_ok(expected(col, r), expected(r, col));
+        };
+        if (detail::every(*this, transposed) && !(same_shape && detail::every(*this, symmetric))) {
+            return actual_name + " is the transpose of " + expected_name + " (a missing or extra xt::transpose?)";
+        }
+    }
+    const auto expected_zero = [&](std::size_t i) {
+        return expected.data()[i] == 0.0;
+    };
+    if (!same_shape || actual.size() == 0 || detail::every(*this, expected_zero)) return "";
+    const auto zero = [&](std::size_t i) {
+        return at(i).first == 0.0;
+    };
+    if (actual.size() > 1 && detail::every(*this, zero))
+        return actual_name + " is zero everywhere (was the result never written?)";
+    const auto flipped = [&](std::size_t i) {
+        return element_ok(at(i).first, -at(i).second);
+    };
+    if (detail::every(*this, flipped)) return actual_name + " has the sign flipped everywhere (a minus sign?)";
+    // A factor: the batch size first, then the ratio at the largest expected element, if it is a whole number.
+    std::size_t largest = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        if (std::abs(expected.data()[i]) > std::abs(expected.data()[largest])) largest = i;
+    }
+    std::vector<double> factors;
+    if (batch > 1) factors = {1.0 / static_cast<double>(batch), static_cast<double>(batch)};
+    if (const double e = expected.data()[largest]; e != 0.0) {
+        const double ratio = actual.data()[largest] / e;
+        const double whole = std::round(ratio >= 1.0 ? ratio : 1.0 / ratio);
+        if (whole >= 2.0 && std::abs((ratio >= 1.0 ? ratio : 1.0 / ratio) - whole) <= 1e-6 * whole) {
+            factors.push_back(ratio >= 1.0 ? whole : 1.0 / whole);
+        }
+    }
+    for (const double factor : factors) {
+        if (std::string text = detail::factor_pattern(*this, factor); !text.empty()) return text;
+    }
+    for (std::size_t axis = 0; axis < shape.size(); ++axis) {
+        for (const std::ptrdiff_t by : {1, -1}) {
+            if (detail::shifted(*this, axis, by)) {
+                return actual_name + " is " + expected_name + " shifted by one position along axis " +
+                       std::to_string(axis) + " (an index off by one?)";
+            }
+        }
+    }
+    for (const auto& sibling : siblings) {  // (clang 14 cannot capture a structured binding in a lambda)
+        const auto equal = [&](std::size_t i) {
+            return element_ok(at(i).first, sibling.second.data()[i]);
+        };
+        if (shape_of(sibling.second) == shape && detail::every(*this, equal)) {
+            return actual_name + " equals " + sibling.first + " (two results mixed up?)";
+        }
+    }
+    return "";
+}
 
 namespace detail {
 template <class A, class B>
-Comparison prepare(std::string_view what, const A& a_expr, const B& b_expr, xt::xarray<double>& a,
-                   xt::xarray<double>& b) {
+Comparison prepare(std::string_view what, const A& a_expr, const B& b_expr, bool gradient) {
     Comparison c;
     c.what = std::string(what);
-    a = a_expr;
-    b = b_expr;
+    c.kind = gradient ? "gradient check" : "comparison";
+    c.actual_name = gradient ? "analytic" : "yours";
+    c.expected_name = gradient ? "numeric" : "expected";
+    c.actual = a_expr;
+    c.expected = b_expr;
+    const xt::xarray<double>& a = c.actual;
     c.shape = shape_of(a);
     c.elements = a.size();
-    if (shape_of(a) != shape_of(b)) {
-        c.problem = "the shapes differ: " + shape_to_string(a.shape()) + " vs " + shape_to_string(b.shape());
+    if (shape_of(a) != shape_of(c.expected)) {
+        c.problem = "the shapes differ: " + c.actual_name + (gradient ? " (yours) " : " ") +
+                    shape_to_string(a.shape()) + ", " + c.expected_name + " " + shape_to_string(c.expected.shape());
         return c;
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
-        const double values[2] = {a.data()[i], b.data()[i]};
-        for (double v : values) {
+        for (const auto& [name, v] : {std::pair{c.actual_name, a.data()[i]}, {c.expected_name, c.expected.data()[i]}}) {
             if (!std::isfinite(v)) {
-                std::ostringstream msg;
-                msg << "a value is not finite (" << v << ") at index " << index_to_string(i, c.shape);
-                c.problem = msg.str();
+                c.problem = name + " is " + number_to_string(v) + " at index " + index_to_string(i, c.shape) +
+                            ", which is not finite";
                 return c;
             }
         }
@@ -152,19 +338,16 @@ Comparison prepare(std::string_view what, const A& a_expr, const B& b_expr, xt::
 template <class A, class B>
 Comparison check_gradient(std::string_view what, const A& analytic, const B& numeric,
                           double threshold = default_threshold, double floor = default_floor) {
-    xt::xarray<double> a, n;
-    Comparison c = detail::prepare(what, analytic, numeric, a, n);
-    c.kind = "gradient check";
-    c.actual_name = "analytic";
-    c.expected_name = "numeric";
-    c.threshold = threshold;
+    Comparison c = detail::prepare(what, analytic, numeric, true);
+    c.threshold = c.rtol = threshold;
+    c.atol = floor;
     std::ostringstream rule;
-    rule << "max over elements of |analytic - numeric| / max(" << floor << ", |analytic| + |numeric|)";
+    rule << "score: max over elements of |analytic - numeric| / max(" << floor << ", |analytic| + |numeric|)";
     c.rule = rule.str();
     if (!c.problem.empty()) return c;
     bool all_zero = true;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const double ai = a.data()[i], ni = n.data()[i];
+    for (std::size_t i = 0; i < c.actual.size(); ++i) {
+        const double ai = c.actual.data()[i], ni = c.expected.data()[i];
         if (ai != 0.0 || ni != 0.0) all_zero = false;
         const double err = std::abs(ai - ni) / std::max(floor, std::abs(ai) + std::abs(ni));
         if (err > threshold) ++c.elements_over;
@@ -176,8 +359,9 @@ Comparison check_gradient(std::string_view what, const A& analytic, const B& num
         }
     }
     if (all_zero) {
-        c.problem = "both gradients are zero everywhere, so the check proves nothing (was backward run? is the "
-                    "input where the function is flat, such as ReLU inputs below 0?)";
+        c.problem =
+            "both gradients are zero everywhere, so the check proves nothing (was backward run? is the "
+            "input where the function is flat, such as ReLU inputs below 0?)";
         return c;
     }
     c.passed = c.score <= threshold;
@@ -186,41 +370,44 @@ Comparison check_gradient(std::string_view what, const A& analytic, const B& num
 
 /// @brief Compares two tensors that should hold the same numbers ("this tensor equals that tensor").
 ///
-/// An element passes when \f$ |a - e| \le atol + rtol\,|e| \f$ (as numpy's `allclose`). The score is the
-/// largest \f$ |a - e| / (atol + rtol\,|e|) \f$, so the comparison passes when the score is at most 1.
+/// An element passes when \f$ |a - e| \le atol + rtol\,|e| \f$ (as numpy's `allclose`). The report names the
+/// worst element: the one whose difference is the largest part of what its tolerance allows. With both
+/// tolerances 0 the tensors must be equal exactly, and the report names the first element that differs.
 ///
 /// @param what      what is compared, for the report
-/// @param actual    the tensor computed by the code under test
+/// @param actual    the tensor computed by the code under test ("yours" in the report)
 /// @param expected  the tensor it must equal (same shape)
 /// @param rtol      relative tolerance
 /// @param atol      absolute tolerance, for elements whose expected value is 0
 template <class A, class B>
 Comparison check_close(std::string_view what, const A& actual, const B& expected, double rtol = 1e-12,
                        double atol = 1e-12) {
-    xt::xarray<double> a, e;
-    Comparison c = detail::prepare(what, actual, expected, a, e);
-    c.kind = "comparison";
-    c.actual_name = "actual";
-    c.expected_name = "expected";
+    Comparison c = detail::prepare(what, actual, expected, false);
     c.threshold = 1.0;
-    std::ostringstream rule;
-    rule << "max over elements of |actual - expected| / (" << atol << " + " << rtol << " * |expected|)";
-    c.rule = rule.str();
+    c.rtol = rtol;
+    c.atol = atol;
+    if (rtol != 0.0 || atol != 0.0) {
+        std::ostringstream rule;
+        rule << "rule: an element passes when |yours - expected| <= " << atol << " + " << rtol << " * |expected|";
+        c.rule = rule.str();
+    }
     if (!c.problem.empty()) return c;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const double diff = std::abs(a.data()[i] - e.data()[i]);
-        const double tolerance = atol + rtol * std::abs(e.data()[i]);
-        // A zero tolerance asks for exact equality: equal elements score 0, others infinity.
-        const double err = diff == 0.0 ? 0.0 : (tolerance > 0.0 ? diff / tolerance : HUGE_VAL);
-        if (err > 1.0) ++c.elements_over;
-        if (err > c.score || i == 0) {
+    for (std::size_t i = 0; i < c.actual.size(); ++i) {
+        const double ai = c.actual.data()[i], ei = c.expected.data()[i];
+        const double diff = std::abs(ai - ei);
+        const double tolerance = atol + rtol * std::abs(ei);
+        if (diff <= tolerance) continue;
+        ++c.elements_over;
+        // With a zero tolerance every difference is as bad as any other: the first one is reported.
+        const double err = tolerance > 0.0 ? diff / tolerance : (c.elements_over == 1 ? 1.0 : 0.0);
+        if (err > c.score) {
             c.score = err;
             c.worst_flat = i;
-            c.actual_at_worst = a.data()[i];
-            c.expected_at_worst = e.data()[i];
+            c.actual_at_worst = ai;
+            c.expected_at_worst = ei;
         }
     }
-    c.passed = c.score <= 1.0;
+    c.passed = c.elements_over == 0;
     return c;
 }
 

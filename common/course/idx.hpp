@@ -41,8 +41,8 @@ public:
 
 /// @brief The decoded content of an IDX file of unsigned bytes.
 struct IdxArray {
-    std::vector<std::size_t> dims;  ///< extents, for example {60000, 28, 28}
-    std::vector<std::uint8_t> data; ///< the numbers, row-major; data.size() is the product of dims
+    std::vector<std::size_t> dims;   ///< extents, for example {60000, 28, 28}
+    std::vector<std::uint8_t> data;  ///< the numbers, row-major; data.size() is the product of dims
 };
 
 /// @brief The largest file (after decompression) the reader accepts: far above the 47 MB of the largest
@@ -63,21 +63,24 @@ namespace detail {
 ///         dimensions, a zero extent, or a length that differs from what the header announces
 inline IdxArray parse_idx(std::span<const std::uint8_t> bytes, std::string_view source) {
     if (bytes.size() < 4) {
-        detail::data_error(source, bytes.size(), "the file ends inside its 4-byte header (it holds " +
-                                                     std::to_string(bytes.size()) + " bytes); is it truncated?");
+        detail::data_error(source, bytes.size(),
+                           "the file ends inside its 4-byte header (it holds " + std::to_string(bytes.size()) +
+                               " bytes); is it truncated?");
     }
     if (bytes[0] != 0 || bytes[1] != 0) {
         char magic[16];
         std::snprintf(magic, sizeof magic, "0x%02X%02X%02X%02X", bytes[0], bytes[1], bytes[2], bytes[3]);
-        detail::data_error(source, 0, std::string("wrong magic number ") + magic +
-                                          ": an IDX file starts with two zero bytes (e.g. 0x00000803 for images, "
-                                          "0x00000801 for labels); is this an IDX file, or still compressed?");
+        detail::data_error(source, 0,
+                           std::string("wrong magic number ") + magic +
+                               ": an IDX file starts with two zero bytes (e.g. 0x00000803 for images, "
+                               "0x00000801 for labels); is this an IDX file, or still compressed?");
     }
     if (bytes[2] != 0x08) {
         char type[8];
         std::snprintf(type, sizeof type, "0x%02X", bytes[2]);
-        detail::data_error(source, 2, std::string("element type ") + type +
-                                          " is not supported: MNIST-style files hold unsigned bytes (0x08)");
+        detail::data_error(
+            source, 2,
+            std::string("element type ") + type + " is not supported: MNIST-style files hold unsigned bytes (0x08)");
     }
     const std::size_t rank = bytes[3];
     if (rank == 0 || rank > 4) {
@@ -85,8 +88,9 @@ inline IdxArray parse_idx(std::span<const std::uint8_t> bytes, std::string_view 
     }
     const std::size_t header = 4 + 4 * rank;
     if (bytes.size() < header) {
-        detail::data_error(source, bytes.size(), "the file ends inside its header (" + std::to_string(header) +
-                                                     " bytes expected); is it truncated?");
+        detail::data_error(
+            source, bytes.size(),
+            "the file ends inside its header (" + std::to_string(header) + " bytes expected); is it truncated?");
     }
     IdxArray array;
     std::size_t count = 1;
@@ -98,8 +102,9 @@ inline IdxArray parse_idx(std::span<const std::uint8_t> bytes, std::string_view 
         array.dims.push_back(extent);
         count *= extent;  // at most 4 factors below 2^32 each: checked against the file size before use
         if (count > idx_max_bytes) {
-            detail::data_error(source, at, "the header announces more than " + std::to_string(idx_max_bytes) +
-                                               " numbers; the file is corrupt");
+            detail::data_error(
+                source, at,
+                "the header announces more than " + std::to_string(idx_max_bytes) + " numbers; the file is corrupt");
         }
     }
     const std::size_t expected = header + count;

@@ -31,10 +31,10 @@ namespace course {
 /// Parameters have different ranks (a fully connected `W` is (D, M), a convolution's is (F, C, KH, KW)),
 /// but an optimizer updates every element the same way, so it only needs the numbers and their order.
 struct ParamRef {
-    std::string name;      ///< "layer.member", for example "conv1.W"
-    Shape shape;           ///< the tensor's shape, for messages and weight files
-    std::span<real> value; ///< the parameter's numbers, in row-major order
-    std::span<real> grad;  ///< its gradient, the same length and order
+    std::string name;       ///< "layer.member", for example "conv1.W"
+    Shape shape;            ///< the tensor's shape, for messages and weight files
+    std::span<real> value;  ///< the parameter's numbers, in row-major order
+    std::span<real> grad;   ///< its gradient, the same length and order
 };
 
 /// @brief Makes a `ParamRef` from a parameter tensor and its gradient tensor (which must have its shape).

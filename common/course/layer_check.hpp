@@ -59,7 +59,9 @@ std::vector<Comparison> check_layer_gradients(Layer<InRank, OutRank>& layer, Ten
     for (ParamRef& p : layer.params_and_grads()) {
         analytic.emplace_back(p, xt::adapt(std::vector<double>(p.grad.begin(), p.grad.end()), p.shape));
     }
-    auto forward = [&] { return layer.forward(x); };
+    auto forward = [&] {
+        return layer.forward(x);
+    };
     std::vector<Comparison> results;
     results.push_back(check_gradient(layer.kind() + " '" + layer.name() + "' dx", dx,
                                      numerical_gradient(forward, x, dout, h), threshold));

@@ -1,6 +1,6 @@
 /// @file weights.hpp
 /// @brief Saving and loading a network's parameters: a small versioned binary file, written atomically,
-/// with every name and shape checked on load.
+/// with every name, shape and number checked on load.
 ///
 /// Format, version 1 (all numbers little-endian):
 ///
@@ -16,6 +16,7 @@
 /// and back.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +73,15 @@ inline std::string printable_name(std::string_view name) {
     return out;
 }
 
+/// Names one number that is NaN or infinite, for a message: `conv1.W[2, 0, 1, 3] is NaN` (or `is +infinity`).
+/// The training program's check after every step says it the same way.
+inline std::string not_finite(const std::string& tensor, const Shape& shape, std::size_t flat, double value) {
+    std::string index = index_to_string(flat, shape);  // (2, 0, 1, 3), shown as [2, 0, 1, 3]
+    index.front() = '[';
+    index.back() = ']';
+    return tensor + index + " is " + (std::isnan(value) ? "NaN" : std::string(value > 0 ? "+" : "-") + "infinity");
+}
+
 /// Reads fields from a byte buffer; every read checks there are enough bytes left.
 class ByteReader {
 public:
@@ -80,9 +90,9 @@ public:
     std::size_t left() const { return bytes_.size() - at_; }
     void need(std::size_t n, const std::string& what) const {
         if (left() < n) {
-            data_error(source_, bytes_.size(), "the file ends inside " + what + " (" + std::to_string(n) +
-                                                   " bytes needed, " + std::to_string(left()) +
-                                                   " left); is it truncated?");
+            data_error(source_, bytes_.size(),
+                       "the file ends inside " + what + " (" + std::to_string(n) + " bytes needed, " +
+                           std::to_string(left()) + " left); is it truncated?");
         }
     }
     std::uint32_t u32(const std::string& what) {
@@ -144,13 +154,17 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
     detail::ByteReader in(bytes, source);
     const auto magic = in.take(4, "the magic number");
     if (std::memcmp(magic.data(), weights_magic, 4) != 0) {
-        detail::data_error(source, 0, "wrong magic number: this is not a weights file of the course (it starts "
-                                      "with 'CRSW')");
+        detail::data_error(source, 0,
+                           "wrong magic number: this is not a weights file of the course (it starts "
+                           "with 'CRSW')");
     }
     const std::uint32_t version = in.u32("the version");
     if (version != weights_version) {
-        detail::data_error(source, 4, "format version " + std::to_string(version) + " is not supported (this build "
-                                      "reads version " + std::to_string(weights_version) + ")");
+        detail::data_error(source, 4,
+                           "format version " + std::to_string(version) +
+                               " is not supported (this build "
+                               "reads version " +
+                               std::to_string(weights_version) + ")");
     }
     if (bytes.size() < 16) detail::data_error(source, bytes.size(), "the file is too short to hold a checksum");
     const std::size_t body = bytes.size() - 4;
@@ -163,7 +177,8 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
     fields.take(8, "the header");
     const std::uint32_t count = fields.u32("the tensor count");
     // Each tensor takes at least 4 bytes, so a count larger than that is corrupt: never reserve from it blindly.
-    if (count > fields.left() / 4) detail::data_error(source, 8, "tensor count " + std::to_string(count) + " is too large for the file");
+    if (count > fields.left() / 4)
+        detail::data_error(source, 8, "tensor count " + std::to_string(count) + " is too large for the file");
     std::vector<StoredTensor> tensors;
     for (std::uint32_t t = 0; t < count; ++t) {
         StoredTensor st;
@@ -174,8 +189,8 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
         const std::string shown = detail::printable_name(st.name);
         const std::uint8_t rank = fields.u8("the rank of '" + shown + "'");
         if (rank == 0 || rank > 8) {
-            detail::data_error(source, fields.offset() - 1, "tensor '" + shown + "' has rank " +
-                                                                std::to_string(rank) + " (1 to 8 allowed)");
+            detail::data_error(source, fields.offset() - 1,
+                               "tensor '" + shown + "' has rank " + std::to_string(rank) + " (1 to 8 allowed)");
         }
         std::size_t elements = 1;
         for (std::uint8_t r = 0; r < rank; ++r) {
@@ -183,13 +198,13 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
             st.shape.push_back(e);
             elements *= e;
             if (e == 0 || elements > fields.left() / 4) {
-                detail::data_error(source, fields.offset() - 4, "tensor '" + shown + "' claims shape " +
-                                                                    shape_to_string(st.shape) +
-                                                                    ", more numbers than the file holds");
+                detail::data_error(source, fields.offset() - 4,
+                                   "tensor '" + shown + "' claims shape " + shape_to_string(st.shape) +
+                                       ", more numbers than the file holds");
             }
         }
-        const auto raw = fields.take(4 * elements, "the numbers of '" + shown + "' (from byte " +
-                                                       std::to_string(start) + ")");
+        const auto raw =
+            fields.take(4 * elements, "the numbers of '" + shown + "' (from byte " + std::to_string(start) + ")");
         st.values.resize(elements);
         for (std::size_t i = 0; i < elements; ++i) {
             const std::uint32_t bits = std::uint32_t{raw[4 * i]} | (std::uint32_t{raw[4 * i + 1]} << 8) |
@@ -199,7 +214,8 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
         tensors.push_back(std::move(st));
     }
     if (fields.left() != 0) {
-        detail::data_error(source, fields.offset(), std::to_string(fields.left()) + " unexpected bytes after the last tensor");
+        detail::data_error(source, fields.offset(),
+                           std::to_string(fields.left()) + " unexpected bytes after the last tensor");
     }
     return tensors;
 }
@@ -210,7 +226,9 @@ inline std::vector<StoredTensor> parse_weights(std::span<const std::uint8_t> byt
 /// @throws DataError when the file cannot be written
 inline void save_weights(const std::filesystem::path& path, const std::vector<ParamRef>& params) {
     std::vector<StoredTensor> tensors;
-    for (const ParamRef& p : params) tensors.push_back({p.name, p.shape, std::vector<float>(p.value.begin(), p.value.end())});
+    tensors.reserve(params.size());
+    for (const ParamRef& p : params)
+        tensors.push_back({p.name, p.shape, std::vector<float>(p.value.begin(), p.value.end())});
     const std::vector<std::uint8_t> bytes = encode_weights(tensors);
     const std::filesystem::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -236,7 +254,8 @@ inline void save_weights(const std::filesystem::path& path, const std::vector<Pa
 /// @param source  the file's name, for error messages
 /// @param params  the parameters to fill, which must match the file exactly (names in any order, shapes)
 /// @throws DataError as `parse_weights`, and naming the parameter when a name is missing or extra, or a shape
-///         differs; nothing is changed in `params` unless every check passes
+///         differs, or a number is NaN or infinite (with its index and byte offset); nothing is changed in
+///         `params` unless every check passes
 inline void load_weights(std::span<const std::uint8_t> bytes, std::string_view source,
                          const std::vector<ParamRef>& params) {
     const std::string name(source);
@@ -262,12 +281,27 @@ inline void load_weights(std::span<const std::uint8_t> bytes, std::string_view s
             bool known = false;
             for (const ParamRef& p : params) known = known || p.name == s.name;
             if (!known) {
-                throw DataError(name + ": holds a parameter '" + detail::printable_name(s.name) + "' " + shape_to_string(s.shape) +
+                throw DataError(name + ": holds a parameter '" + detail::printable_name(s.name) + "' " +
+                                shape_to_string(s.shape) +
                                 " that the network does not have; was it saved from another network?");
             }
         }
         throw DataError(name + ": holds " + std::to_string(stored.size()) + " tensors but the network has " +
                         std::to_string(params.size()) + " parameters (a name appears twice?)");
+    }
+    // The format stores any float, NaN and infinity too, but a network cannot learn or predict with them: refuse
+    // them here, before anything is copied. The byte offsets follow the layout of the file comment, in file order.
+    std::size_t offset = 12;
+    for (const StoredTensor& s : stored) {
+        offset += 2 + s.name.size() + 1 + 4 * s.shape.size();
+        for (std::size_t i = 0; i < s.values.size(); ++i) {
+            if (!std::isfinite(s.values[i])) {
+                detail::data_error(
+                    source, offset + 4 * i,
+                    detail::not_finite(s.name, s.shape, i, s.values[i]) + ", but weights must be finite numbers");
+            }
+        }
+        offset += 4 * s.values.size();
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
         std::copy(match[i]->values.begin(), match[i]->values.end(), params[i].value.begin());
@@ -276,8 +310,8 @@ inline void load_weights(std::span<const std::uint8_t> bytes, std::string_view s
 
 /// @brief Loads a weights file into `params`, which must match it exactly: the same names, in any order,
 /// with the same shapes.
-/// @throws DataError naming the file and the parameter when a name is missing or extra, or a shape differs;
-///         nothing is changed in `params` unless every check passes
+/// @throws DataError naming the file and the parameter when a name is missing or extra, a shape differs, or a
+///         number is NaN or infinite; nothing is changed in `params` unless every check passes
 inline void load_weights(const std::filesystem::path& path, const std::vector<ParamRef>& params) {
     const std::vector<std::uint8_t> bytes = read_file_bytes(path);
     load_weights(bytes, path.string(), params);

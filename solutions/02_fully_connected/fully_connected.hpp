@@ -83,7 +83,7 @@ public:
         // forward was: out_nm = sum_d x_nd W_dm + b_m
         // TODO(ch02) begin: FullyConnected::backward -- read README.md section 3
         dW = xt::linalg::dot(xt::transpose(cache.x), dout);  // dW_dm = sum_n x_nd dout_nm
-        db = xt::sum(dout, {0});                              // db_m  = sum_n dout_nm: b was added to every row
+        db = xt::sum(dout, {0});                             // db_m  = sum_n dout_nm: b was added to every row
         return xt::linalg::dot(dout, xt::transpose(W));      // dx_nd = sum_m dout_nm W_dm
         // TODO(ch02) end
     }

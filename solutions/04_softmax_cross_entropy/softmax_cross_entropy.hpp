@@ -42,8 +42,8 @@ inline void check_scores(std::string_view where, const Tensor<2>& scores) {
 inline void check_labels(std::string_view where, const Tensor<2>& scores, const Labels& y) {
     const std::size_t N = scores.shape(0), K = scores.shape(1);
     if (y.size() != N) {
-        throw ShapeError(std::string(where) + ": y has " + std::to_string(y.size()) + " labels but scores has N = " +
-                         std::to_string(N) + " rows (one label per sample)");
+        throw ShapeError(std::string(where) + ": y has " + std::to_string(y.size()) +
+                         " labels but scores has N = " + std::to_string(N) + " rows (one label per sample)");
     }
     if (N == 0) {
         throw ArgumentError(std::string(where) + ": the batch is empty (N = 0), so the mean loss is undefined");
@@ -124,7 +124,7 @@ inline LossAndGradient cross_entropy_loss(const Tensor<2>& scores, const Labels&
         // never the log of a probability that may have underflowed to 0
         total += max + std::log(sum) - scores(n, y[n]);
         for (std::size_t k = 0; k < K; ++k) dscores(n, k) *= inv_N / sum;  // p_nk / N
-        dscores(n, y[n]) -= inv_N;                                          // - [k = y_n] / N
+        dscores(n, y[n]) -= inv_N;                                         // - [k = y_n] / N
     }
     result.loss = total * inv_N;
     return result;

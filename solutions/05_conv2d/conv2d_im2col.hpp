@@ -174,7 +174,7 @@ inline Tensor<4> conv2d_forward_gemm(const Tensor<2>& cols, const Tensor<4>& W, 
     check_shape("conv2d_forward_gemm", "W", W, {{"F", s.F}, {"C", s.C}, {"KH", s.KH}, {"KW", s.KW}});
     check_shape("conv2d_forward_gemm", "b", b, {{"F", s.F}});
     // TODO(ch05) begin: conv2d_forward_gemm -- read README.md section 6
-    Tensor<2> out2 = xt::linalg::dot(weights_as_matrix(W), cols);  // (F, N*Ho*Wo)
+    Tensor<2> out2 = xt::linalg::dot(weights_as_matrix(W), cols);    // (F, N*Ho*Wo)
     for (std::size_t f = 0; f < s.F; ++f) xt::row(out2, f) += b(f);  // b(f) is added to every column of row f
     return rows_to_batch(out2, s);
     // TODO(ch05) end
@@ -202,9 +202,9 @@ inline ConvGrads conv2d_backward_gemm(const Tensor<4>& dout, const Tensor<2>& co
     const Tensor<2> dout2 = batch_to_rows(dout);  // (F, N*Ho*Wo)
     ConvGrads grads;
     grads.db = xt::sum(dout2, {1});  // b(f) was added to every column of row f
-    grads.dW = matrix_as_weights(xt::linalg::dot(dout2, xt::transpose(cols)), s);       // (F, C*KH*KW)
+    grads.dW = matrix_as_weights(xt::linalg::dot(dout2, xt::transpose(cols)), s);         // (F, C*KH*KW)
     const Tensor<2> dcols = xt::linalg::dot(xt::transpose(weights_as_matrix(W)), dout2);  // (C*KH*KW, N*Ho*Wo)
-    const Tensor<4> dxp = col2im(dcols, s);                                                // (N, C, Hp, Wp)
+    const Tensor<4> dxp = col2im(dcols, s);                                               // (N, C, Hp, Wp)
     grads.dx = xt::view(dxp, xt::all(), xt::all(), xt::range(s.pad, s.pad + s.H), xt::range(s.pad, s.pad + s.W));
     return grads;
     // TODO(ch05) end
@@ -221,8 +221,8 @@ inline Tensor<4> conv2d_forward_im2col(const Tensor<4>& x, const Tensor<4>& W, c
 
 /// @brief Backward pass with im2col, with the signature of `conv2d_backward_naive`. It rebuilds the column
 /// matrix from x; the layer `Conv2D` keeps the one of its forward pass instead.
-inline ConvGrads conv2d_backward_im2col(const Tensor<4>& dout, const Tensor<4>& x, const Tensor<4>& W,
-                                       int stride = 1, int pad = 0) {
+inline ConvGrads conv2d_backward_im2col(const Tensor<4>& dout, const Tensor<4>& x, const Tensor<4>& W, int stride = 1,
+                                        int pad = 0) {
     const ConvSizes s = conv_sizes("conv2d_backward_im2col", x, W, stride, pad);
     return conv2d_backward_gemm(dout, im2col(zero_pad(x, s.pad), s), W, s);
 }

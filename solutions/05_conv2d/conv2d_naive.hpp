@@ -47,8 +47,8 @@ struct ConvSizes {
 inline std::size_t conv_output_size(std::size_t size, std::size_t kernel, std::size_t stride, std::size_t pad) {
     if (stride == 0 || kernel == 0 || kernel > size + 2 * pad) {
         throw ArgumentError("conv_output_size: needs stride >= 1 and 1 <= kernel <= size + 2 pad, but stride = " +
-                            std::to_string(stride) + ", kernel = " + std::to_string(kernel) + ", size = " +
-                            std::to_string(size) + ", pad = " + std::to_string(pad));
+                            std::to_string(stride) + ", kernel = " + std::to_string(kernel) +
+                            ", size = " + std::to_string(size) + ", pad = " + std::to_string(pad));
     }
     return (size + 2 * pad - kernel) / stride + 1;
 }
@@ -112,7 +112,8 @@ inline void check_conv_sizes(std::string_view where, const ConvSizes& s) {
              std::to_string(s.H + 2 * s.pad) + " x " + std::to_string(s.W + 2 * s.pad));
     }
     if (s.KH > s.Hp || s.KW > s.Wp) fail("the kernel is larger than the padded input");
-    const std::size_t Ho = conv_output_size(s.H, s.KH, s.stride, s.pad), Wo = conv_output_size(s.W, s.KW, s.stride, s.pad);
+    const std::size_t Ho = conv_output_size(s.H, s.KH, s.stride, s.pad),
+                      Wo = conv_output_size(s.W, s.KW, s.stride, s.pad);
     if (s.Ho != Ho || s.Wo != Wo) {
         fail("Ho x Wo is " + std::to_string(s.Ho) + " x " + std::to_string(s.Wo) +
              " but (Hp - KH) / stride + 1 x (Wp - KW) / stride + 1 is " + std::to_string(Ho) + " x " +
@@ -205,8 +206,8 @@ struct ConvGrads {
 /// @param pad     as in the forward pass
 /// @return        dx (N, C, H, W), dW (F, C, KH, KW) and db (F)
 /// @throws ShapeError, ArgumentError as `conv_sizes()`, and ShapeError when dout is not (N, F, Ho, Wo)
-inline ConvGrads conv2d_backward_naive(const Tensor<4>& dout, const Tensor<4>& x, const Tensor<4>& W,
-                                       int stride = 1, int pad = 0) {
+inline ConvGrads conv2d_backward_naive(const Tensor<4>& dout, const Tensor<4>& x, const Tensor<4>& W, int stride = 1,
+                                       int pad = 0) {
     const ConvSizes s = conv_sizes("conv2d_backward_naive", x, W, stride, pad);
     check_shape("conv2d_backward_naive", "dout", dout, {{"N", s.N}, {"F", s.F}, {"Ho", s.Ho}, {"Wo", s.Wo}});
     const Tensor<4> xp = zero_pad(x, s.pad);  // the padded input that forward read

@@ -67,11 +67,33 @@ private:
     std::optional<Cache> cache_;
 };
 
-/// @brief The shape of one input image: channels, height, width.
+/// @brief The shape of one input image: channels, height, width. The default is MNIST's 1 x 28 x 28.
 struct ImageShape {
     std::size_t channels = 1;
     std::size_t height = 28;
     std::size_t width = 28;
+};
+
+/// @brief LeNet's layer sizes, written once: `SimpleConvNet` builds its layers from them, and the reference's
+/// fast path computes with them.
+///
+/// Conv(6, 5x5) - ReLU - MaxPool(2x2) - Conv(16, 5x5) - ReLU - MaxPool(2x2) - Flatten - FC(120) - ReLU -
+/// FC(84) - ReLU - FC(K). The input shape (`ImageShape`) and K are the constructor's arguments.
+struct LeNetArchitecture {
+    static constexpr std::size_t conv1_filters = 6;   ///< conv1's output channels
+    static constexpr std::size_t conv2_filters = 16;  ///< conv2's output channels
+    static constexpr std::size_t kernel = 5;          ///< both convolutions: kernel x kernel, stride 1, no padding
+    static constexpr std::size_t pool = 2;            ///< both poolings: pool x pool windows, stride pool
+    static constexpr std::size_t fc1_features = 120;  ///< fc1's outputs
+    static constexpr std::size_t fc2_features = 84;   ///< fc2's outputs
+
+    /// @brief The height (or width) after a convolution: size - kernel + 1.
+    static constexpr std::size_t after_conv(std::size_t size) { return size - kernel + 1; }
+    /// @brief The height (or width) after a pooling: floor(size / pool).
+    static constexpr std::size_t after_pool(std::size_t size) { return size / pool; }
+    /// @brief The smallest height (or width) that leaves a whole pooling window after the second convolution:
+    /// 16 for 5 x 5 kernels and 2 x 2 pooling.
+    static constexpr std::size_t min_size = pool * (pool + kernel - 1) + kernel - 1;
 };
 
 /// @brief LeNet: Conv(6, 5x5) - ReLU - MaxPool(2x2) - Conv(16, 5x5) - ReLU - MaxPool(2x2) - Flatten -
@@ -82,6 +104,7 @@ struct ImageShape {
 class SimpleConvNet {
 private:
     Rng init_rng_;  // declared first: members are built in declaration order, and every layer draws from it
+    using Arch = LeNetArchitecture;  // the layer sizes
 
 public:
     /// @brief The size of the flattened feature maps, 16 x H2 x W2, for an input of the given shape.
@@ -93,13 +116,16 @@ public:
         auto after_two_conv_and_pool = [](std::size_t size, const char* axis) {
             // 5x5 kernel, stride 1, no padding (size - 4), then 2x2 pooling, stride 2 (floor), twice: the
             // smallest size that leaves a pooling window after the second convolution is 16
-            if (size < 16) {
+            if (size < Arch::min_size) {
+                const std::string k = std::to_string(Arch::kernel), p = std::to_string(Arch::pool);
                 throw ArgumentError(std::string("SimpleConvNet: the image ") + axis + " is " + std::to_string(size) +
-                                    " but must be at least 16 for two 5x5 convolutions, each followed by 2x2 pooling");
+                                    " but must be at least " + std::to_string(Arch::min_size) + " for two " + k + "x" +
+                                    k + " convolutions, each followed by " + p + "x" + p + " pooling");
             }
-            return ((size - 4) / 2 - 4) / 2;
+            return Arch::after_pool(Arch::after_conv(Arch::after_pool(Arch::after_conv(size))));
         };
-        return 16 * after_two_conv_and_pool(input.height, "height") * after_two_conv_and_pool(input.width, "width");
+        return Arch::conv2_filters * after_two_conv_and_pool(input.height, "height") *
+               after_two_conv_and_pool(input.width, "width");
     }
 
     /// @brief A LeNet for images of shape `input` and `num_classes` classes, with weights drawn from `seed`.
@@ -110,33 +136,33 @@ public:
     /// @throws ArgumentError when the image has no channel or is smaller than 16 x 16, or num_classes is 0
     explicit SimpleConvNet(ImageShape input = {}, std::size_t num_classes = 10, std::uint64_t seed = default_seed)
         : init_rng_(seed),
-          conv1(checked_channels(input, num_classes), 6, 5, init_rng_, 1, 0, "conv1"),
+          conv1(checked_channels(input, num_classes), Arch::conv1_filters, Arch::kernel, init_rng_, 1, 0, "conv1"),
           relu1("relu1"),
-          pool1(2, "pool1"),
-          conv2(6, 16, 5, init_rng_, 1, 0, "conv2"),
+          pool1(Arch::pool, "pool1"),
+          conv2(Arch::conv1_filters, Arch::conv2_filters, Arch::kernel, init_rng_, 1, 0, "conv2"),
           relu2("relu2"),
-          pool2(2, "pool2"),
+          pool2(Arch::pool, "pool2"),
           flatten("flatten"),
-          fc1(flatten_size(input), 120, init_rng_, "fc1"),
+          fc1(flatten_size(input), Arch::fc1_features, init_rng_, "fc1"),
           relu3("relu3"),
-          fc2(120, 84, init_rng_, "fc2"),
+          fc2(Arch::fc1_features, Arch::fc2_features, init_rng_, "fc2"),
           relu4("relu4"),
-          fc3(84, num_classes, init_rng_, "fc3"),
+          fc3(Arch::fc2_features, num_classes, init_rng_, "fc3"),
           input_(input),
           num_classes_(num_classes) {}
 
-    Conv2D conv1;            ///< (N, C, H, W) -> (N, 6, H-4, W-4)
+    Conv2D conv1;  ///< (N, C, H, W) -> (N, 6, H-4, W-4)
     ReLU<4> relu1;
-    MaxPool2D pool1;         ///< -> (N, 6, (H-4)/2, (W-4)/2)
-    Conv2D conv2;            ///< -> (N, 16, ., .)
+    MaxPool2D pool1;  ///< -> (N, 6, (H-4)/2, (W-4)/2)
+    Conv2D conv2;     ///< -> (N, 16, ., .)
     ReLU<4> relu2;
-    MaxPool2D pool2;         ///< -> (N, 16, H2, W2)
-    Flatten flatten;         ///< -> (N, 16 H2 W2)
-    FullyConnected fc1;      ///< -> (N, 120)
+    MaxPool2D pool2;     ///< -> (N, 16, H2, W2)
+    Flatten flatten;     ///< -> (N, 16 H2 W2)
+    FullyConnected fc1;  ///< -> (N, 120)
     ReLU<2> relu3;
-    FullyConnected fc2;      ///< -> (N, 84)
+    FullyConnected fc2;  ///< -> (N, 84)
     ReLU<2> relu4;
-    FullyConnected fc3;      ///< -> (N, K): the scores
+    FullyConnected fc3;  ///< -> (N, K): the scores
 
     ImageShape input_shape() const { return input_; }
     std::size_t num_classes() const { return num_classes_; }
@@ -234,7 +260,8 @@ private:
 /// @throws ArgumentError when the learning rate is not a positive number
 inline void sgd_update(const std::vector<ParamRef>& params, real learning_rate) {
     if (!(learning_rate > 0) || !std::isfinite(learning_rate)) {
-        throw ArgumentError("sgd_update: learning_rate must be a positive number, not " + std::to_string(learning_rate));
+        throw ArgumentError("sgd_update: learning_rate must be a positive number, not " +
+                            std::to_string(learning_rate));
     }
     // TODO(ch07) begin: sgd_update -- read README.md section 5
     for (const ParamRef& p : params) {
@@ -293,16 +320,15 @@ inline double accuracy(SimpleConvNet& net, const Dataset& data, std::size_t batc
 /// @param after_step     called after every step with (step index, number of steps, batch size, loss);
 ///                       return false to stop the epoch early
 /// @return the mean loss over the epoch's steps
-inline double train_epoch(SimpleConvNet& net, const Dataset& data, std::size_t batch_size, real learning_rate,
-                          Rng& rng,
+inline double train_epoch(SimpleConvNet& net, const Dataset& data, std::size_t batch_size, real learning_rate, Rng& rng,
                           const std::function<bool(std::size_t, std::size_t, std::size_t, double)>& after_step = {}) {
     double total = 0.0;
-    const std::size_t done = for_each_minibatch(data, batch_size, rng, [&](const Tensor<4>& x, const Labels& y,
-                                                                           std::size_t index, std::size_t count) {
-        const double loss = train_step(net, x, y, learning_rate);
-        total += loss;
-        return !after_step || after_step(index, count, y.size(), loss);
-    });
+    const std::size_t done = for_each_minibatch(
+        data, batch_size, rng, [&](const Tensor<4>& x, const Labels& y, std::size_t index, std::size_t count) {
+            const double loss = train_step(net, x, y, learning_rate);
+            total += loss;
+            return !after_step || after_step(index, count, y.size(), loss);
+        });
     return done ? total / static_cast<double>(done) : 0.0;
 }
 

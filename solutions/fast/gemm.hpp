@@ -11,8 +11,8 @@ namespace course::fast {
 
 /// C (M x N) = op(A) (M x K) op(B) (K x N), plus the old C when `accumulate`; op(X) is X or its transpose.
 /// All three are row-major with leading dimensions lda, ldb, ldc.
-void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
-          float* C, int ldc, bool accumulate = false);
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+          int ldc, bool accumulate = false);
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, const double* A, int lda, const double* B, int ldb,
           double* C, int ldc, bool accumulate = false);
 

@@ -2,6 +2,7 @@
 // with Catch2 2 (Debian 12) and Catch2 3 (Debian 13). CI builds this file on both releases.
 #include "support/catch.hpp"
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -14,7 +15,9 @@ struct Shape {
     int width;
 };
 
-int area(const Shape& s) { return s.height * s.width; }
+int area(const Shape& s) {
+    return s.height * s.width;
+}
 
 }  // namespace
 
@@ -39,11 +42,19 @@ TEST_CASE("Catch2 support: the string matchers have Catch2 3's names", "[common]
 }
 
 TEST_CASE("Catch2 support: exceptions are matched by type and by message", "[common]") {
-    auto fail = [] { throw std::invalid_argument("kernel_size is 17 but must be at most 16"); };
+    auto fail = [] {
+        throw std::invalid_argument("kernel_size is 17 but must be at most 16");
+    };
     CHECK_THROWS_AS(fail(), std::invalid_argument);
     CHECK_THROWS_WITH(fail(), Catch::Matchers::ContainsSubstring("must be at most 16"));
     CHECK_THROWS_MATCHES(fail(), std::invalid_argument,
                          Catch::Matchers::Message("kernel_size is 17 but must be at most 16"));
+    CHECK_THROWS_MATCHES(fail(), std::invalid_argument,
+                         Catch::Matchers::MessageMatches(Catch::Matchers::StartsWith("kernel_size is 17")));
+    CHECK_THROWS_MATCHES(fail(), std::invalid_argument,
+                         Catch::Matchers::MessageMatches(Catch::Matchers::ContainsSubstring("at most 16")));
+    CHECK_THROWS_MATCHES(fail(), std::invalid_argument,
+                         !Catch::Matchers::MessageMatches(Catch::Matchers::EndsWith("at most 15")));
     CHECK_NOTHROW(area({2, 3}));
 }
 
@@ -79,4 +90,15 @@ TEST_CASE("Catch2 support: SECTIONs share one setup", "[common]") {
         CHECK(v.size() == 2);
     }
     CHECK(v.front() == 1);
+}
+
+TEST_CASE("Catch2 support: expansions print integers in decimal and tiny numbers with their digits", "[common]") {
+    // Catch2 alone prints "15000 (0x3a98)", and "0.0" for both 0 and 4.2e-18.
+    CHECK(Catch::Detail::stringify(15000) == "15000");
+    CHECK(Catch::Detail::stringify(std::size_t{15000}) == "15000");
+    CHECK(Catch::Detail::stringify(-70000L) == "-70000");
+    CHECK(Catch::Detail::stringify(4.248354255291589e-18) == "0.00000000000000000425");
+    CHECK(Catch::Detail::stringify(0.75) == "0.75");
+    CHECK(Catch::Detail::stringify(0.7500000000000002) != Catch::Detail::stringify(0.75));
+    CHECK(Catch::StringMaker<Catch::Approx>::convert(Catch::Approx(1e-18)) == "Approx( 0.000000000000000001 )");
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes idx_header(std::uint8_t type, std::vector<std::uint32_t> dims) {
+Bytes idx_header(std::uint8_t type, const std::vector<std::uint32_t>& dims) {
     Bytes b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
     for (std::uint32_t d : dims) {
         for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(d >> shift));
@@ -47,7 +48,8 @@ Bytes idx_labels(const std::vector<std::uint8_t>& labels) {
 struct TempDir {
     fs::path path;
     TempDir() {
-        path = fs::temp_directory_path() / ("course-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        path = fs::temp_directory_path() /
+               ("course-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
         fs::create_directories(path);
     }
     ~TempDir() { fs::remove_all(path); }
@@ -56,8 +58,8 @@ struct TempDir {
         return c;
     }
     fs::path write(const std::string& name, const Bytes& bytes) const {
-        std::ofstream(path / name, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                                          static_cast<std::streamsize>(bytes.size()));
+        std::ofstream(path / name, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         return path / name;
     }
     fs::path write_gz(const std::string& name, const Bytes& bytes) const {
@@ -100,10 +102,17 @@ TEST_CASE("a truncated IDX file names the file and both sizes", "[common][data]"
     bytes.resize(bytes.size() - 10);
     const std::string message = error_of([&] { parse_idx(bytes, "train-images-idx3-ubyte"); });
     CHECK_THAT(message, Catch::Matchers::StartsWith("train-images-idx3-ubyte: byte 1574: the file is truncated"));
-    CHECK_THAT(message, Catch::Matchers::ContainsSubstring("announces 1568 numbers (1584 bytes in all) but the file has 1574 bytes"));
+    CHECK_THAT(message, Catch::Matchers::ContainsSubstring(
+                            "announces 1568 numbers (1584 bytes in all) but the file has 1574 bytes"));
     CHECK(message.find('\n') == std::string::npos);
-    CHECK_THAT(error_of([] { parse_idx(Bytes{0, 0}, "x"); }), Catch::Matchers::ContainsSubstring("ends inside its 4-byte header"));
-    CHECK_THAT(error_of([] { parse_idx(Bytes{0, 0, 8, 3, 0, 0}, "x"); }), Catch::Matchers::ContainsSubstring("ends inside its header"));
+    const auto inside_magic = [] {
+        parse_idx(Bytes{0, 0}, "x");
+    };
+    CHECK_THAT(error_of(inside_magic), Catch::Matchers::ContainsSubstring("ends inside its 4-byte header"));
+    const auto inside_sizes = [] {
+        parse_idx(Bytes{0, 0, 8, 3, 0, 0}, "x");
+    };
+    CHECK_THAT(error_of(inside_sizes), Catch::Matchers::ContainsSubstring("ends inside its header"));
 }
 
 TEST_CASE("a truncated gzip file is refused", "[common][data]") {
@@ -119,12 +128,14 @@ TEST_CASE("a truncated gzip file is refused", "[common][data]") {
 TEST_CASE("a wrong magic number or element type is refused with the byte offset", "[common][data]") {
     Bytes bytes = idx_images(1, 2, 2);
     bytes[0] = 0x1F;  // what a forgotten gunzip looks like
-    CHECK_THAT(error_of([&] { parse_idx(bytes, "f"); }), Catch::Matchers::StartsWith("f: byte 0: wrong magic number 0x1F000803"));
+    CHECK_THAT(error_of([&] { parse_idx(bytes, "f"); }),
+               Catch::Matchers::StartsWith("f: byte 0: wrong magic number 0x1F000803"));
     Bytes floats = idx_header(0x0D, {1});
     floats.insert(floats.end(), {0, 0, 0, 0});
     CHECK_THAT(error_of([&] { parse_idx(floats, "f"); }),
                Catch::Matchers::StartsWith("f: byte 2: element type 0x0D is not supported"));
-    CHECK_THAT(error_of([&] { parse_idx(idx_header(0x08, {}), "f"); }), Catch::Matchers::ContainsSubstring("byte 3: 0 dimensions"));
+    CHECK_THAT(error_of([&] { parse_idx(idx_header(0x08, {}), "f"); }),
+               Catch::Matchers::ContainsSubstring("byte 3: 0 dimensions"));
 }
 
 TEST_CASE("an IDX file longer than its header announces is refused", "[common][data]") {
@@ -152,9 +163,11 @@ TEST_CASE("images and labels of different lengths are refused", "[common][data]"
     TempDir dir;
     const fs::path images = dir.write("i", idx_images(3, 28, 28));
     const fs::path labels = dir.write("l", idx_labels({1, 2}));
-    CHECK_THAT(error_of([&] { load_idx_pair(images, labels); }), Catch::Matchers::ContainsSubstring("holds 3 images but") &&
-                                                                    Catch::Matchers::ContainsSubstring("holds 2 labels"));
-    CHECK_THAT(error_of([&] { load_idx_pair(labels, labels); }), Catch::Matchers::ContainsSubstring("images need 3 dimensions"));
+    CHECK_THAT(error_of([&] { load_idx_pair(images, labels); }),
+               Catch::Matchers::ContainsSubstring("holds 3 images but") &&
+                   Catch::Matchers::ContainsSubstring("holds 2 labels"));
+    CHECK_THAT(error_of([&] { load_idx_pair(labels, labels); }),
+               Catch::Matchers::ContainsSubstring("images need 3 dimensions"));
 }
 
 TEST_CASE("a data folder needs the four standard files", "[common][data]") {
@@ -162,13 +175,15 @@ TEST_CASE("a data folder needs the four standard files", "[common][data]") {
     dir.write("train-images-idx3-ubyte", idx_images(4, 28, 28));
     dir.write("train-labels-idx1-ubyte", idx_labels({0, 1, 2, 3}));
     dir.write_gz("t10k-images-idx3-ubyte.gz", idx_images(2, 28, 28));
-    CHECK_THAT(error_of([&] { load_idx_directory(dir.path); }),
-               Catch::Matchers::ContainsSubstring("t10k-labels-idx1-ubyte: no such file (nor t10k-labels-idx1-ubyte.gz)"));
+    CHECK_THAT(
+        error_of([&] { load_idx_directory(dir.path); }),
+        Catch::Matchers::ContainsSubstring("t10k-labels-idx1-ubyte: no such file (nor t10k-labels-idx1-ubyte.gz)"));
     dir.write_gz("t10k-labels-idx1-ubyte.gz", idx_labels({5, 9}));
     const TrainTest data = load_idx_directory(dir.path);
     CHECK(data.train.size() == 4);
     CHECK(data.test.labels == Labels{5, 9});
-    CHECK_THAT(error_of([&] { load_idx_directory(dir.path / "nope"); }), Catch::Matchers::ContainsSubstring("no such folder"));
+    CHECK_THAT(error_of([&] { load_idx_directory(dir.path / "nope"); }),
+               Catch::Matchers::ContainsSubstring("no such folder"));
 }
 
 TEST_CASE("weights survive a save and a load", "[common][weights]") {
@@ -213,13 +228,48 @@ TEST_CASE("a truncated or damaged weights file is refused", "[common][weights]")
     CHECK_THAT(error_of([&] { parse_weights(cut, "w.bin"); }), Catch::Matchers::StartsWith("w.bin: byte"));
     Bytes flipped = bytes;
     flipped[30] ^= 0x40;
-    CHECK_THAT(error_of([&] { parse_weights(flipped, "w.bin"); }), Catch::Matchers::ContainsSubstring("checksum mismatch"));
+    CHECK_THAT(error_of([&] { parse_weights(flipped, "w.bin"); }),
+               Catch::Matchers::ContainsSubstring("checksum mismatch"));
     Bytes wrong = bytes;
     wrong[0] = 'X';
-    CHECK_THAT(error_of([&] { parse_weights(wrong, "w.bin"); }), Catch::Matchers::StartsWith("w.bin: byte 0: wrong magic number"));
+    CHECK_THAT(error_of([&] { parse_weights(wrong, "w.bin"); }),
+               Catch::Matchers::StartsWith("w.bin: byte 0: wrong magic number"));
     Bytes future = bytes;
     future[4] = 2;
-    CHECK_THAT(error_of([&] { parse_weights(future, "w.bin"); }), Catch::Matchers::ContainsSubstring("format version 2 is not supported"));
+    CHECK_THAT(error_of([&] { parse_weights(future, "w.bin"); }),
+               Catch::Matchers::ContainsSubstring("format version 2 is not supported"));
+}
+
+TEST_CASE("a NaN or an infinity in any tensor of a weights file is refused at its byte and changes nothing",
+          "[common][weights]") {
+    // Layout (weights.hpp): a 12-byte header; fc.W (2, 3) has 2 + 4 + 1 + 2 * 4 = 15 bytes before its numbers,
+    // which start at byte 27; fc.b (3) then has 11 bytes before its numbers, which start at 27 + 24 + 11 = 62.
+    const std::vector<float> w = {1, 2, 3, 4, 5, 6}, b = {7, 8, 9};
+    struct Plant {
+        bool in_b;
+        std::size_t index;
+        float value;
+        std::string message;
+    };
+    const std::vector<Plant> plants = {
+        {false, 0, std::numeric_limits<float>::quiet_NaN(), "w.bin: byte 27: fc.W[0, 0] is NaN"},
+        {false, 3, -std::numeric_limits<float>::infinity(), "w.bin: byte 39: fc.W[1, 0] is -infinity"},
+        {true, 2, std::numeric_limits<float>::infinity(), "w.bin: byte 70: fc.b[2] is +infinity"},  // the last number
+    };
+    for (const Plant& plant : plants) {
+        INFO(plant.message);
+        std::vector<StoredTensor> stored = {{"fc.W", {2, 3}, w}, {"fc.b", {3}, b}};
+        (plant.in_b ? stored[1] : stored[0]).values[plant.index] = plant.value;
+        const Bytes bytes = encode_weights(stored);
+        Tensor<2> W = xt::zeros<double>({2, 3}), dW = xt::zeros<double>({2, 3});
+        Tensor<1> bias = xt::zeros<double>({3}), db = xt::zeros<double>({3});
+        CHECK(error_of([&] {
+                  load_weights(bytes, "w.bin", {param_ref("fc.W", W, dW), param_ref("fc.b", bias, db)});
+              }) == plant.message + ", but weights must be finite numbers");
+        // Nothing is copied before every number was checked: the network keeps its weights.
+        CHECK(xt::amax(xt::abs(W))() == 0.0);
+        CHECK(xt::amax(xt::abs(bias))() == 0.0);
+    }
 }
 
 TEST_CASE("the synthetic digits are repeatable and cover every class", "[common][data]") {

@@ -1,6 +1,6 @@
 // The inputs the fuzzers kept in fuzz/regressions/<target>/ (inputs that once crashed a reader or broke its
 // contract), replayed through the ordinary build: each must load or give a DataError, under the same checks
-// as the fuzzers (fuzz/fuzz_harness.hpp). tools/fuzz.py replays them through the clang build as well.
+// as the fuzzers (fuzz/fuzz_harness.hpp). The fuzz/ CTest replay tests run them through the clang build as well.
 #include "support/catch.hpp"
 
 #include <algorithm>
@@ -61,6 +61,7 @@ TEST_CASE("a tensor name with a line break is shown escaped in a one-line error"
     } catch (const course::DataError& e) {
         message = e.what();
     }
-    CHECK(message == "w.bin: byte 24: tensor 'fc\\x0AW\\x01' claims shape (2, 70000), more numbers than the "
-                     "file holds");
+    CHECK(message ==
+          "w.bin: byte 24: tensor 'fc\\x0AW\\x01' claims shape (2, 70000), more numbers than the "
+          "file holds");
 }

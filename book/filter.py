@@ -1,0 +1,400 @@
+"""Doxygen input filter of the book: GitHub-style Markdown in, Doxygen Markdown out, every line kept in place.
+
+  python3 -m book.filter [--root DIR] [--build-dir DIR] FILE   (Doxygen runs it; book/README.md, "The filter")
+"""
+import argparse
+import html
+import os
+import re
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+ROOT = Path(__file__).resolve().parent.parent
+# GitHub's math: no space inside the dollars, no digit after the closing one ("costs $5 and $6" is text).
+# These keywords mean the same in mdit-py-plugins 0.3 (Debian 12) and 0.4 (Debian 13).
+MD = MarkdownIt("commonmark").enable("table").use(
+    dollarmath_plugin, allow_labels=False, allow_space=False, allow_digits=False, double_inline=True)
+
+
+def _padded(rule):
+    """The plugin's digit rule reads src[pos - 1], which at pos 0 is the last character: a table cell
+    "$x$ if y > 0" would lose its math. With a space after the end, the last character is never a digit."""
+    def math_inline(state, silent):
+        if state.pos:
+            return rule(state, silent)
+        source, state.src = state.src, state.src + " "
+        found, state.src = rule(state, silent), source
+        return found
+    return math_inline
+
+
+if (_rule := next((f for f in MD.inline.ruler.getRules("") if f.__name__ == "_math_inline_dollar"), None)):
+    MD.inline.ruler.at("math_inline", _padded(_rule))
+
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{#[\w-]+\})?[ \t]*$")
+DIRECTIVE = re.compile(r"^\s*<!--\s*(snippet|figure|chapters)\s*:\s*(.*?)\s*-->\s*$")
+CHAPTER_DIR = re.compile(r"^(\d\d)_\w+$")
+# [text](target "title"); the text may hold one level of brackets. Images (![...]) are Page.image's.
+LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# A relative image (![alt](figures/x.svg)) is copied by book/assets.py to html/figures/<its path in the repository>.
+IMAGE_SUFFIXES = (".svg", ".gif", ".png", ".jpg", ".jpeg")
+IMAGE_FOLDER = "figures"
+HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]*?)(?<=[^\s*])\*(?![*\w])")
+# Code, math and HTML tags wait behind these placeholders while prose is rewritten.
+HOLD = "\uE000"
+HOLD_RE = re.compile(HOLD + r"(\d+)" + HOLD)
+# Math in headings becomes text; these commands become a symbol.
+SYMBOLS = dict(zip(r"\partial \nabla \cdot \times \top \sum \le \ge \ne \to \infty \alpha \beta \gamma \delta "
+                   r"\eta \lambda \mu \sigma \theta \epsilon \varepsilon".split(), "∂∇·×ᵀ∑≤≥≠→∞αβγδηλμσθεε"))
+SYMBOL = re.compile("|".join(re.escape(c) for c in sorted(SYMBOLS, key=len, reverse=True)) + r"(?![A-Za-z])\s*")
+
+
+class FilterError(Exception):
+    pass
+
+
+class Chapter(NamedTuple):
+    number: int
+    folder: str
+    title: str  # the README's first heading as plain text, e.g. "Chapter 1: Backpropagation by hand"
+    label: str  # the page name, chNN
+
+
+def chapters(root: Path) -> list[Chapter]:
+    """Every chapters/NN_name/ folder with a README.md, in number order: the book's chapters."""
+    found = []
+    for path in sorted((root / "chapters").glob("[0-9][0-9]_*/README.md")):
+        if match := CHAPTER_DIR.match(path.parent.name):
+            heading = HEADING.match(path.read_text(encoding="utf-8").split("\n", 1)[0])
+            title = heading_text(heading.group(2)) if heading and heading.group(1) == "#" else path.parent.name
+            found.append(Chapter(int(match.group(1)), path.parent.name, title, f"ch{match.group(1)}"))
+    return found
+
+
+def headings(text: str) -> list[tuple[int, str, str]]:
+    """(line index, hashes, raw text) of every ATX heading, as the parser finds them (never in code)."""
+    lines, found = text.split("\n"), []
+    for token in MD.parse(text):
+        if token.type == "heading_open" and (match := HEADING.match(lines[token.map[0]])):
+            found.append((token.map[0], match.group(1), match.group(2)))
+    return found
+
+
+def heading_text(raw: str) -> str:
+    """A heading as Doxygen 1.9.4 can show it: plain text, math turned into text, no emphasis."""
+    out = []
+    for token in MD.parseInline(raw)[0].children:
+        if token.type.startswith("math"):
+            out.append(SYMBOL.sub(lambda m: SYMBOLS[m.group().rstrip()], token.content)
+                       .replace("^ᵀ", "ᵀ").replace("{", "").replace("}", ""))
+        elif token.type == "softbreak":
+            out.append(" ")
+        else:
+            out.append(token.content)  # text, code, HTML; emphasis and link markers have none
+    return "".join(out).strip()
+
+
+def github_anchor(raw: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces become '-'."""
+    text = re.sub(r"[^\w\- ]", "", raw.replace("`", "").replace("$", "").replace("*", "").strip().lower())
+    return text.replace(" ", "-")
+
+
+def display_math(source: str) -> str:
+    """$$...$$ as one \\f[...\\f] line, then one blank line for each further line of the source.
+
+    In TeX a line break is a space, so joining is safe once % comments are gone."""
+    lines = source.split("\n")
+    tex = " ".join(re.sub(r"(?<!\\)%.*$", "", line).strip() for line in lines).strip()[2:-2].strip()
+    return rf"\f[ {tex} \f]" + "\n" * (len(lines) - 1)
+
+
+def held_spans(source: str, children: list, in_table: bool, image=None) -> list[tuple[int, int, str]]:
+    """(start, end, Doxygen text) of the code spans, the math and the images of one paragraph or table row.
+
+    The parser gives the tokens in order but no columns, so each one is found in the source after the
+    one before it. A table cell's math has lost the backslash of \\|, hence the optional backslash.
+    `image(token)` gives an image's text, or None to leave the image as it is (also when `image` is None)."""
+    spans, at = [], 0
+    for token in children:
+        if token.type == "image":
+            match = IMAGE.search(source, at)
+            if not match:
+                raise FilterError(f"cannot find the image ![{token.content}]({token.attrs.get('src')}) in: {source}")
+            value = image(token) if image else None
+            at = match.end()
+            if value is not None:  # the lines the image took stay, inside its tag
+                spans.append((match.start(), at, value.replace("/>", "\n" * match.group().count("\n") + "/>", 1)))
+            continue
+        if token.type == "code_inline":
+            ticks = f"(?<!`){token.markup}(?!`)"
+            start = re.compile(r"(?<!\\)" + ticks).search(source, at)
+            end = start and re.compile(ticks).search(source, start.end())
+            found = start and end and (start.start(), end.end())
+        elif token.type.startswith("math_inline"):
+            pattern = re.escape(token.markup + token.content + token.markup)
+            match = re.compile(pattern.replace(r"\|", r"\\?\|") if in_table else pattern).search(source, at)
+            found = match and match.span()
+        else:
+            continue
+        if not found:
+            raise FilterError(f"cannot find {token.markup}{token.content}{token.markup} in: {source}")
+        start, at = found
+        value = source[start:at]
+        if token.type == "code_inline":
+            if "'" in value and token.markup == "`":  # Doxygen 1.9.4 reads `word' as quotes; `` is safe
+                pad = " " if value[1] == "`" or value[-2] == "`" else ""
+                value = f"``{pad}{value[1:-1]}{pad}``"
+        elif "\n" in value:
+            value = display_math(value)
+        elif token.type == "math_inline_double":
+            value = r"\f[" + value[2:-2] + r"\f]"
+        else:
+            tex = value[1:-1]
+            tex = tex.replace("\\|", r"\vert ").replace("|", r"\vert ") if in_table else tex
+            value = r"\f$" + tex + r"\f$"
+        spans.append((start, at, value))
+    return spans
+
+
+class Page:
+    def __init__(self, path: Path, root: Path, build_dir: Path | None):
+        self.path, self.root, self.build_dir = path.resolve(), root.resolve(), build_dir
+        self.all_chapters = chapters(self.root)
+        self.chapter = next((c for c in self.all_chapters if path.name == "README.md"
+                             and self.path.parent == self.root / "chapters" / c.folder), None)
+        self.anchors: dict[str, str] = {}  # GitHub anchor -> Doxygen label, for the headings of a chapter
+
+    def link_target(self, target: str) -> str | None:
+        """The Doxygen target of a Markdown link, or None when the link must become plain text."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("@ref") or ".html" in target:
+            return target  # a web link, a reference, or a page Doxygen generates (files.html)
+        if target.startswith("#"):
+            if self.chapter is None:
+                return target
+            return "@ref " + self.anchors.get(target[1:], f"{self.chapter.label}-{target[1:]}")
+        path_part, _, fragment = target.partition("#")
+        resolved = Path(os.path.normpath(self.path.parent / path_part))
+        try:
+            parts = resolved.relative_to(self.root).parts
+        except ValueError:
+            return None
+        folder = parts[1] if len(parts) > 1 and parts[0] == "chapters" and parts[2:] in ((), ("README.md",)) else ""
+        if CHAPTER_DIR.match(folder):
+            chapter = next((c for c in self.all_chapters if c.folder == folder), None)
+            if chapter is None:
+                return None  # a chapter that is not written yet: plain text until it exists
+            return f"@ref {chapter.label}-{fragment}" if fragment else f"@ref {chapter.label}"
+        if parts == ("README.md",):
+            return "@ref index"
+        if resolved.suffix in (".hpp", ".h") and parts[0] in ("chapters", "common") and resolved.exists():
+            return "@ref " + "/".join(parts)
+        return None
+
+    def image_path(self, target: str) -> str | None:
+        """The path in the repository of a relative image (figures/x.svg in chapters/05_conv2d/README.md gives
+        chapters/05_conv2d/figures/x.svg), or None for a web address or a path outside the repository."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("/", "#")):
+            return None
+        resolved = Path(os.path.normpath(self.path.parent / target.partition("#")[0]))
+        try:
+            relative = resolved.relative_to(self.root)
+        except ValueError:
+            return None
+        return relative.as_posix() if resolved.suffix.lower() in IMAGE_SUFFIXES else None
+
+    def image(self, token, block: bool) -> str | None:
+        """A relative image as HTML that points to the book's copy. Alone in its paragraph it is a figure:
+        centred, with its alt text also as the caption (hidden from screen readers, which read the alt)."""
+        path = self.image_path(token.attrs.get("src", ""))
+        if path is None:
+            return None
+        alt = " ".join(heading_text(token.content).split())
+        tag = f'<img src="{IMAGE_FOLDER}/{html.escape(path)}" alt="{html.escape(alt)}"/>'
+        if not block:
+            return rf"\htmlonly{tag}\endhtmlonly"
+        caption = []  # code as code, math for MathJax (\(...\)), the rest as escaped text
+        for child in token.children or []:
+            if child.type == "code_inline":
+                caption.append(f"<code>{html.escape(child.content)}</code>")
+            elif child.type.startswith("math"):
+                caption.append(rf"\({html.escape(child.content, quote=False)}\)")
+            else:
+                caption.append(html.escape(child.content, quote=False) if child.type != "softbreak" else " ")
+        caption_html = f'<div class="caption" aria-hidden="true">{"".join(caption)}</div>' if alt else ""
+        return rf'\htmlonly[block]<div class="image">{tag}{caption_html}</div>\endhtmlonly'
+
+    def rewrite_links(self, text: str) -> str:
+        def replace(match: re.Match) -> str:
+            target = self.link_target(match.group(2))
+            return match.group(1) if target is None else f"[{match.group(1)}]({target})"
+
+        return LINK.sub(replace, text)
+
+    def prose(self, source: str, spans: list[tuple[int, int, str]]) -> str:
+        """A paragraph or table row: code and math as held_spans made them; braces, links, emphasis and
+        quotes change in the text between them."""
+        held: list[str] = []
+
+        def hold(value: str) -> str:
+            held.append(value)
+            return f"{HOLD}{len(held) - 1}{HOLD}"
+
+        parts, at = [], 0
+        for start, end, value in spans + [(len(source), len(source), "")]:
+            text = source[at:start].replace("\\{", "{").replace("\\}", "}")
+            parts += [HTML_TAG.sub(lambda m: hold(m.group()), text), hold(value)]
+            at = end
+        text = self.rewrite_links("".join(parts))
+        text = BOLD.sub(lambda m: f"<b>{m.group(1)}</b>" if HOLD in m.group(1) else m.group(), text)
+        text = ITALIC.sub(lambda m: f"<em>{m.group(1)}</em>" if HOLD in m.group(1) else m.group(), text)
+        return HOLD_RE.sub(lambda m: held[int(m.group(1))], text.replace('"', "&quot;"))
+
+    def directive(self, kind: str, argument: str, number: int) -> str:
+        if kind == "snippet" and len(argument.split(None, 1)) == 2:
+            return r"\snippet{lineno} " + argument
+        if kind == "figure":
+            return self.figure(argument, number)
+        if kind == "chapters" and argument == "table":
+            return self.chapter_table()
+        if kind == "chapters" and argument == "subpages":
+            return "<ul>" + "".join(rf'<li>\subpage {c.label} "{c.title}"</li>' for c in self.all_chapters) + "</ul>"
+        raise FilterError(f"{self.path}:{number}: unknown directive '<!-- {kind}: {argument} -->' (write "
+                          f"<!-- snippet: NN_name/file.hpp marker --> or see book/README.md)")
+
+    def figure(self, argument: str, number: int) -> str:
+        fields = [f.strip() for f in argument.split("|")]
+        if len(fields) != 3 or not all(fields):
+            raise FilterError(f"{self.path}:{number}: write <!-- figure: path/in/build | caption | command -->")
+        name, caption, command = fields
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise FilterError(f"{self.path}:{number}: a figure path is relative to the build folder: {name}")
+        if self.build_dir is not None and (self.build_dir / name).is_file():
+            # book/assets.py copies the file to html/figures/<name> after Doxygen has run.
+            return (rf'\htmlonly[block]<div class="image"><img src="figures/{html.escape(name)}" '
+                    rf'alt="{html.escape(caption)}"/><div class="caption">{html.escape(caption)}</div></div>'
+                    r"\endhtmlonly")
+        return (f'<div class="figure-missing">**Figure not generated yet:** {caption}. '
+                f"Run `{command}`, then `./course book` again.</div>")
+
+    def chapter_table(self) -> str:
+        # An HTML table, so that the whole list stays on one line. Chapters not written yet come from ./course.
+        try:
+            from cli import course
+
+            titles = {c.number: c.title for c in course.CHAPTERS}
+        except Exception:  # the book still builds from the chapters that exist
+            titles = {}
+        written = {c.number: rf'\ref {c.label} "{c.title}"</td><td>ready' for c in self.all_chapters}
+        rows = [f"<tr><td>{n}</td><td>{written.get(n) or f'Chapter {n}: {titles[n]}</td><td>not written yet'}</td></tr>"
+                for n in sorted(set(titles) | set(written))]
+        return ('<table class="markdownTable"><tr><th>#</th><th>chapter</th><th>status</th></tr>'
+                + "".join(rows) + "</table>")
+
+    def heading(self, index: int, hashes: str, raw: str, line: str, labels: dict[int, str]) -> str:
+        text = heading_text(raw)
+        if self.chapter is None:
+            label = re.search(r"\{#([\w-]+)\}\s*$", line)
+            return f"{hashes} {text}" + (f" {{#{label.group(1)}}}" if label else "")
+        if index == 0 and hashes != "#":
+            raise FilterError(f"{self.path}:1: a chapter README starts with '# Chapter N: Title'")
+        return f"{hashes} {text} {{#{labels.get(index, self.chapter.label)}}}"
+
+    def convert(self, text: str) -> str:
+        lines = text.split("\n")
+        out = list(lines)
+        labels: dict[int, str] = {}  # line index -> label of the heading there
+        if self.chapter is not None:  # GitHub numbers repeated anchors: x, x-1, x-2
+            seen: dict[str, int] = {}
+            for index, _, raw in headings(text):
+                if index > 0:
+                    anchor = github_anchor(raw)
+                    count = seen[anchor] = seen.get(anchor, -1) + 1
+                    unique = anchor if count == 0 else f"{anchor}-{count}"
+                    labels[index] = self.anchors[unique] = f"{self.chapter.label}-{unique}"
+        tokens = MD.parse(text)
+        rows: dict[tuple[int, int, bool], list] = {}  # (lines, in a table) -> the inline tokens there
+        in_table = in_heading = False
+        for token in tokens:
+            in_table = token.type == "table_open" or (in_table and token.type != "table_close")
+            a, b = token.map or (0, 0)
+            if token.type == "heading_open" and (match := HEADING.match(lines[a])):
+                out[a] = self.heading(a, match.group(1), match.group(2), lines[a], labels)
+                in_heading = True
+            elif token.type == "inline" and not in_heading:
+                rows.setdefault((a, b, in_table), []).extend(token.children)
+            elif token.type == "math_block":
+                out[a:b] = display_math("\n".join(lines[a:b])).split("\n")
+            elif token.type == "html_block" and (match := DIRECTIVE.match(token.content.rstrip("\n"))):
+                out[a] = self.directive(match.group(1), match.group(2), a + 1)
+            elif token.type == "heading_close":
+                in_heading = False
+        for (a, b, table), children in rows.items():
+            try:
+                source = "\n".join(lines[a:b])
+                # A paragraph of images only (one a line): each is a figure with a caption.
+                block = not table and any(c.type == "image" for c in children) and all(
+                    c.type in ("image", "softbreak") or (c.type == "text" and not c.content.strip()) for c in children)
+                spans = held_spans(source, children, table, lambda token: self.image(token, block))
+                out[a:b] = self.prose(source, spans).split("\n")
+            except FilterError as e:
+                raise FilterError(f"{self.path}:{a + 1}: {e}") from None
+        if self.chapter is None:
+            return "\n".join(out)
+        last = next((t for t in reversed(tokens) if t.map and t.level == 0), None)
+        if last is not None and last.type == "paragraph_open" and lines[last.map[0]].startswith("Next:"):
+            out[last.map[0]:last.map[1]] = [""] * (last.map[1] - last.map[0])
+        before = [c for c in self.all_chapters if c.number < self.chapter.number]
+        after = [c for c in self.all_chapters if c.number > self.chapter.number]
+        previous = f"[{before[-1].title}](@ref {before[-1].label})" if before else "[The chapters](@ref chapters)"
+        following = f"[{after[0].title}](@ref {after[0].label})" if after else "[API reference](@ref api)"
+        return "\n".join(out + ["", '<div class="chapter-nav">',
+                                f"**Previous:** {previous} &emsp; **Next:** {following}", "</div>"])
+
+
+def convert_file(path: Path, root: Path = ROOT, build_dir: Path | None = None) -> str:
+    return Page(path, root, build_dir).convert(path.read_text(encoding="utf-8"))
+
+
+def figures(text: str) -> list[str]:
+    """The figure paths a page names (for book/assets.py, which copies the ones that exist)."""
+    return [m.group(2).split("|")[0].strip() for t in MD.parse(text) if t.type == "html_block"
+            and (m := DIRECTIVE.match(t.content.rstrip("\n"))) and m.group(1) == "figure"]
+
+
+def images(path: Path, root: Path = ROOT) -> list[tuple[int, str, str]]:
+    """(line, path in the repository, alt text) of every relative image a page shows (for book/assets.py,
+    which copies the ones that exist, and book/check.py)."""
+    page, found = Page(path, root, None), []
+    for token in MD.parse(path.read_text(encoding="utf-8")):
+        for child in (token.children or []) if token.type == "inline" else []:
+            if child.type == "image" and (target := page.image_path(child.attrs.get("src", ""))):
+                found.append((token.map[0] + 1, target, heading_text(child.content)))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
+    parser.add_argument("--build-dir", type=Path, help="the build folder, where figures are looked up")
+    parser.add_argument("file", type=Path)
+    args = parser.parse_args()
+    try:
+        sys.stdout.write(convert_file(args.file, args.root, args.build_dir))
+    except (FilterError, OSError) as e:
+        # Doxygen ignores a filter's exit code; the message shows in its output, and the page, left
+        # empty, fails the book's HTML check.
+        print(f"book.filter: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

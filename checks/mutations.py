@@ -1,0 +1,290 @@
+"""The mutation check of the full test suite: each learner bug of tests/NN_name/mutations.toml, applied alone
+to a copy of solutions/, must make the chapter's tests fail (CONTRIBUTING.md, "How to add a mutation").
+
+Each worker (--jobs) has its own copy and build folder (reference track, -O1 without debug information). Every
+chapter's unmutated copy must pass first; then each mutant is applied, test_chNN built and run, and the file
+restored. A crash or a time-out counts as caught; a mutant that does not apply or compile is a catalogue problem.
+
+  python3 -m checks.mutations                    # everything, 2 workers, build folders in build/mutations
+  python3 -m checks.mutations --chapter ch05     # one chapter (repeatable)
+  python3 -m checks.mutations --list             # print the catalogue and check that it applies; build nothing
+  python3 -m checks.mutations --only "kernel flip"
+"""
+import argparse
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.catch_report import run_tests
+from cli.course import CHAPTERS, ROOT
+
+SOLUTIONS = ROOT / "solutions"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    chapter: str                        # "ch05"
+    file: str                           # relative to solutions/, for example "05_conv2d/conv2d_naive.hpp"
+    description: str                    # what a learner would call the bug
+    edits: tuple[tuple[str, str], ...]  # (original text, replacement); each original occurs exactly once
+
+
+def load_catalogue(root: Path = ROOT) -> list[Mutation]:
+    mutations = []
+    for chapter in CHAPTERS:
+        path = root / "tests" / chapter.folder / "mutations.toml"
+        if not path.is_file():
+            continue
+        try:
+            entries = tomllib.loads(path.read_text(encoding="utf-8")).get("mutation", [])
+            for e in entries:
+                edits = e.get("edit") or [e]
+                mutations.append(Mutation(chapter.tag, f"{chapter.folder}/{e['file']}", e["description"],
+                                          tuple((x["original"], x["replacement"]) for x in edits)))
+        except (tomllib.TOMLDecodeError, KeyError) as error:
+            raise SystemExit(f"mutations: {path.relative_to(root)}: {error!r}")
+    return mutations
+
+
+def catalogue_problems(mutations: list[Mutation]) -> list[str]:
+    """Everything that makes a mutation inapplicable, as messages; empty when all apply."""
+    problems, seen = [], set()
+    for m in mutations:
+        where = f"mutation '{m.description}' ({m.chapter}, solutions/{m.file})"
+        if (m.chapter, m.description) in seen:
+            problems.append(f"{where} is in the catalogue twice")
+        seen.add((m.chapter, m.description))
+        path = SOLUTIONS / m.file
+        if not path.is_file():
+            problems.append(f"{where} no longer applies: the file does not exist")
+            continue
+        text, spans = path.read_text(), []
+        for original, replacement in m.edits:
+            count = text.count(original)
+            if original == replacement:
+                problems.append(f"{where}: an edit replaces its text with the same text")
+            if count != 1:
+                how = "no longer applies: its original text is not in the file" if count == 0 else \
+                      f"is ambiguous: its original text occurs {count} times (add context)"
+                problems.append(f"{where} {how}; update the catalogue (the text: {original.strip()[:100]!r})")
+            else:
+                spans.append((text.index(original), text.index(original) + len(original)))
+        spans.sort()
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            problems.append(f"{where}: two of its edits overlap")
+    return problems
+
+
+@dataclass
+class Outcome:
+    status: str  # "caught", "SURVIVED", "PROBLEM", or "ok" for an unmutated chapter
+    detail: str
+    seconds: float = 0.0
+
+
+class Worker:
+    """One copy of solutions/ and one build folder."""
+
+    def __init__(self, index: int, root: Path, args):
+        self.src, self.build = root / f"worker{index}" / "src", root / f"worker{index}" / "build"
+        self.args = args
+
+    def sync_copy(self) -> None:
+        """Makes src an exact copy of solutions/, writing only files that differ (keeps builds incremental)."""
+        wanted = set()
+        for path in SOLUTIONS.rglob("*"):
+            if path.is_file():
+                rel = path.relative_to(SOLUTIONS)
+                wanted.add(rel)
+                target = self.src / rel
+                if not target.is_file() or target.read_bytes() != path.read_bytes():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(path.read_bytes())
+        for path in self.src.rglob("*"):
+            if path.is_file() and path.relative_to(self.src) not in wanted:
+                path.unlink()
+
+    def configure(self) -> None:
+        command = ["cmake", "-S", str(ROOT), "-B", str(self.build), "-DCOURSE_TRACK=reference",
+                   f"-DCOURSE_TRACK_DIR={self.src}", "-DCOURSE_WERROR=OFF", "-DCOURSE_SUITE=OFF",
+                   "-DCMAKE_BUILD_TYPE=None", "-DCMAKE_CXX_FLAGS=-O1", *self.args.cmake_arg]
+        if self.args.generator and not (self.build / "CMakeCache.txt").exists():
+            command += ["-G", self.args.generator]
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"cmake configure of {self.build} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+
+    def build_and_test(self, chapter: str) -> Outcome:
+        """Builds the chapter's tests and runs them: 'caught' when any fails, crashes or times out. A chapter with
+        [float] cases also has test_chNN_float (tests/CMakeLists.txt): a float-only bug is caught there."""
+        targets = [(f"test_{chapter}", None)]
+        if (self.build / "tests" / "CMakeFiles" / f"test_{chapter}_float.dir").is_dir():
+            targets.append((f"test_{chapter}_float", "[float]"))
+        run = subprocess.run(["cmake", "--build", str(self.build), "--parallel", "1", "--target",
+                              *(target for target, _ in targets)], capture_output=True, text=True)
+        if run.returncode != 0:
+            errors = [line for line in (run.stdout + run.stderr).splitlines() if "error" in line.lower()]
+            return Outcome("PROBLEM", "does not compile: " + (errors[0].strip() if errors else run.stderr[-500:]))
+        timeout, total = self.args.test_timeout, 0
+        for target, spec in targets:
+            with tempfile.TemporaryDirectory(prefix="mutation-run-") as tmp:  # no shared working directory
+                try:
+                    result = run_tests(self.build / "tests" / target, cwd=tmp, timeout=timeout, spec=spec)
+                except subprocess.TimeoutExpired:
+                    return Outcome("caught", f"{target} timed out after {timeout} s (an endless loop or a slow mutant)")
+            if result.crashed:
+                code = result.process.returncode
+                how = f"signal {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"exit code {code}"
+                return Outcome("caught", f"{target} crashed ({how}) before the test report was complete")
+            if not result.cases:
+                return Outcome("PROBLEM", f"no test case of {target} ran")
+            failed = [c.name for c in result.cases if not c.passed]
+            if failed:
+                return Outcome("caught", f"{len(failed)} of {len(result.cases)} tests of {target} fail; "
+                                         f"first: {failed[0]}")
+            total += len(result.cases)
+        return Outcome("SURVIVED", f"all {total} tests pass")
+
+    def unmutated(self, chapter: str) -> Outcome:
+        result = self.build_and_test(chapter)
+        ok = result.status == "SURVIVED"  # every test passes: what an unmutated copy must do
+        return Outcome("ok" if ok else "PROBLEM", result.detail if ok else f"the unmutated solutions fail: "
+                                                                           f"{result.detail}")
+
+    def mutant(self, m: Mutation) -> Outcome:
+        path = self.src / m.file
+        original = text = path.read_text()
+        for old, new in m.edits:
+            text = text.replace(old, new, 1)
+        try:
+            path.write_text(text)
+            now = time.time()
+            os.utime(path, (now, now))  # a build in the same clock tick as the last one must see the change
+            outcome = self.build_and_test(m.chapter)
+            if outcome.status == "PROBLEM" and outcome.detail.startswith("does not compile"):
+                outcome.detail = f"the mutant {outcome.detail}; fix the catalogue"
+        finally:
+            path.write_text(original)
+        return outcome
+
+
+def run_all(workers: list[Worker], items: list, work, say) -> dict:
+    """work(worker, item) for every item, each on a free worker; returns {item: Outcome}."""
+    free: queue.Queue[Worker] = queue.Queue()
+    for w in workers:
+        free.put(w)
+    results: dict = {}
+
+    def one(item):
+        worker, start = free.get(), time.monotonic()
+        try:
+            result = work(worker, item)
+        except Exception as error:  # a broken worker must not lose the item
+            result = Outcome("PROBLEM", f"the check itself failed: {error}")
+        finally:
+            free.put(worker)
+        result.seconds = time.monotonic() - start
+        results[item] = result
+        say(f"  [{len(results)}/{len(items)}] {getattr(item, 'description', item)}: {result.status} "
+            f"({result.seconds:.0f} s)")
+
+    with ThreadPoolExecutor(len(workers)) as pool:
+        list(pool.map(one, items))
+    return results
+
+
+def selected(args) -> list[Mutation]:
+    mutations = load_catalogue()
+    for chapter in args.chapter or []:
+        if chapter not in {m.chapter for m in mutations}:
+            raise SystemExit(f"mutations: no mutation for {chapter} (chapters with mutations: "
+                             f"{', '.join(sorted({m.chapter for m in mutations}))})")
+    if args.chapter:
+        mutations = [m for m in mutations if m.chapter in args.chapter]
+    if args.only:
+        mutations = [m for m in mutations if args.only.lower() in m.description.lower()]
+        if not mutations:
+            raise SystemExit(f"mutations: no mutation's description contains {args.only!r}")
+    return mutations
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    rows = [("chapter", "mutation", "caught", "first failing test (or why)"), *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for i, r in enumerate(rows):
+        print(" | ".join(f"{r[k]:<{widths[k]}}" for k in range(3)) + f" | {r[3]}")
+        if i == 0:
+            print("-|-".join("-" * w for w in widths) + "-|-" + "-" * 40)
+
+
+def cmd_run(args, mutations: list[Mutation]) -> int:
+    started, say = time.monotonic(), lambda text: print(text, flush=True)
+    work_dir = Path(args.work_dir).resolve()
+    workers = [Worker(i + 1, work_dir, args) for i in range(max(1, args.jobs))]
+    for w in workers:
+        w.sync_copy()
+        w.configure()
+    chapters = sorted({m.chapter for m in mutations})
+    say(f"mutations: {len(mutations)} mutations of {len(chapters)} chapters, {len(workers)} workers in {work_dir}")
+    unmutated = run_all(workers, chapters, Worker.unmutated, say)
+    broken = {c for c, r in unmutated.items() if r.status != "ok"}
+    todo = [m for m in mutations if m.chapter not in broken]
+    results = run_all(workers, todo, Worker.mutant, say)
+    for w in workers:
+        w.sync_copy()  # leave the copies unmutated, whatever happened
+    verdict = {"caught": "yes", "SURVIVED": "NO: SURVIVED", "PROBLEM": "catalogue problem"}
+    print()
+    print_table([(m.chapter, m.description, "not run", "the unmutated solutions fail") if m.chapter in broken
+                 else (m.chapter, m.description, verdict[results[m].status], results[m].detail) for m in mutations])
+    print()
+    for c in sorted(broken):
+        print(f"mutations: {c}: {unmutated[c].detail}")
+    survived = [m for m in todo if results[m].status == "SURVIVED"]
+    problem = [m for m in todo if results[m].status == "PROBLEM"]
+    print(f"mutations: {len(todo) - len(survived) - len(problem)} of {len(mutations)} caught, {len(survived)} "
+          f"survived, {len(problem)} catalogue problems, {len(broken)} chapters whose unmutated solutions fail; "
+          f"{(time.monotonic() - started) / 60:.1f} minutes with {len(workers)} workers")
+    for m in survived:
+        print(f"mutations: SURVIVED: {m.chapter} '{m.description}' (solutions/{m.file}): the chapter's tests "
+              f"cannot tell this bug from a correct solution; strengthen tests/ so that they catch it")
+    return 0 if not survived and not problem and not broken else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chapter", action="append", metavar="chNN", help="only this chapter (repeatable)")
+    parser.add_argument("--only", metavar="TEXT", help="only the mutations whose description contains TEXT")
+    parser.add_argument("--list", action="store_true", help="print the catalogue, check that it applies, build nothing")
+    parser.add_argument("--jobs", type=int, default=2, help="workers, each with its own copy and build (2)")
+    parser.add_argument("--work-dir", default=str(ROOT / "build" / "mutations"), help="copies and build folders")
+    parser.add_argument("--generator", default=os.environ.get("CMAKE_GENERATOR", ""), help="CMake generator")
+    parser.add_argument("--cmake-arg", action="append", default=[], metavar="ARG", help="an extra configure argument")
+    parser.add_argument("--test-timeout", type=int, default=300, help="seconds for one run of a chapter's tests")
+    args = parser.parse_args()
+    mutations = selected(args)
+    problems = catalogue_problems(mutations)
+    for p in problems:
+        print(f"mutations: {p}", file=sys.stderr)
+    if args.list:
+        for m in mutations:
+            print(f"{m.chapter}  {m.description}   [solutions/{m.file}]")
+        print(f"{len(mutations)} mutations")
+    if problems or args.list:
+        return 1 if problems else 0
+    try:
+        return cmd_run(args, mutations)
+    except RuntimeError as error:
+        print(f"mutations: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The learner's ./course command: python3 -m cli (the ./course shim sets PYTHONPATH)."""

@@ -1,0 +1,5 @@
+import sys
+
+from cli.course import main
+
+sys.exit(main())

@@ -1,0 +1,684 @@
+"""./course: the learner's command for "LeNet from scratch".
+
+  ./course setup          install the missing Debian packages, then configure both tracks
+  ./course check N        build and run chapter N's tests against your code in chapters/
+  ./course progress       one line per chapter: passed, failing or not started
+  ./course hint N         the next step of a hint of chapter N (hint N WORDS: the hint about WORDS, --list)
+  ./course test           the full test suite (--quick: without mutations, sanitizers and fuzzing)
+  ./course book           build the book: the chapters as HTML, in build/reference/book/html
+  ./course train          train LeNet on real MNIST digits (--track learner: your own layers)
+  ./course experiments    chapter 8's experiments (figures and numbers of initialization, momentum, schedules)
+  ./course bench          training throughput: readable layers, the fast path, libtorch (when installed)
+  ./course fuzz           fuzz the IDX reader and the weights loader with libFuzzer (60 s each by default)
+  ./course figures        draw the chapters' figures (programs/figures) into chapters/NN_name/figures/
+  ./course start          the first command on a fresh machine: install, prepare the data, train LeNet, run
+                          chapter 8's experiments, build the book
+
+Plain CMake works as well:
+  cmake --preset learner && cmake --build --preset learner --target test_ch01 && ctest --preset learner -L ch01
+  cmake --build --preset learner --target check_ch01     (builds chapter 1's tests and runs them with CTest)
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from checks.catch_report import count_cases, run_tests
+from cli import hints
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = ROOT / ".course"
+STATE_FILE = STATE_DIR / "state.json"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: int
+    folder: str
+    title: str
+
+    @property
+    def tag(self) -> str:
+        return f"ch{self.number:02d}"
+
+    @property
+    def written(self) -> bool:
+        """A chapter exists once its reference solution and its tests exist."""
+        return (ROOT / "solutions" / self.folder).is_dir() and (ROOT / "tests" / self.folder).is_dir()
+
+
+CHAPTER_FOLDER = re.compile(r"^(?P<number>\d\d)_(?P<name>.+)$")  # as tests/CMakeLists.txt: NN_*
+CHAPTER_HEADING = re.compile(r"^#\s+(?:Chapter\s+\d+\s*:\s*)?(?P<title>.+?)\s*#*\s*$")
+
+
+def chapter_title(folder: Path) -> str:
+    """The first heading of the chapter's README.md, without its "Chapter N: " prefix."""
+    try:
+        for line in (folder / "README.md").read_text(encoding="utf-8").splitlines():
+            match = CHAPTER_HEADING.match(line)
+            if match:
+                return match.group("title")
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    return CHAPTER_FOLDER.match(folder.name).group("name").replace("_", " ")
+
+
+def find_chapters(root: Path = ROOT) -> list[Chapter]:
+    """Every chapter folder chapters/NN_name, in order: no list of chapters is written by hand anywhere."""
+    folders = (root / "chapters").iterdir() if (root / "chapters").is_dir() else []
+    return sorted((Chapter(int(CHAPTER_FOLDER.match(f.name).group("number")), f.name, chapter_title(f))
+                   for f in folders if f.is_dir() and CHAPTER_FOLDER.match(f.name)),
+                  key=lambda c: c.number)
+
+
+CHAPTERS = find_chapters()
+
+
+class CourseError(Exception):
+    """An error with a message for the learner; printed without a traceback."""
+
+
+# small helpers ---------------------------------------------------------------------------------------
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=ROOT, **kwargs)
+
+
+def chapter_by_number(text: str) -> Chapter:
+    if not re.fullmatch(r"\d{1,2}", text):
+        raise CourseError(f"'{text}' is not a chapter number; use 1 to {len(CHAPTERS)}")
+    number = int(text)
+    for chapter in CHAPTERS:
+        if chapter.number == number:
+            if not chapter.written:
+                raise CourseError(f"chapter {number} ({chapter.title}) is not written yet; "
+                                  f"./course progress shows which chapters exist")
+            return chapter
+    raise CourseError(f"there is no chapter {number}; the chapters are 1 to {len(CHAPTERS)}")
+
+
+def load_state() -> dict:
+    try:
+        return json.loads(STATE_FILE.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def save_state(state: dict) -> None:
+    STATE_DIR.mkdir(exist_ok=True)
+    tmp = STATE_FILE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    tmp.replace(STATE_FILE)
+
+
+def chapter_hash(chapter: Chapter) -> str:
+    """A hash of the learner's files of one chapter and of every earlier one (later chapters use them)."""
+    digest = hashlib.sha256()
+    for c in [earlier for earlier in CHAPTERS if earlier.number <= chapter.number]:
+        folder = ROOT / "chapters" / c.folder
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.suffix in {".hpp", ".h", ".cpp"}:
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def exercise_status() -> dict:
+    out = run([sys.executable, "-m", "checks.skeletons", "status"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise CourseError(f"could not read the exercises: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+# setup -----------------------------------------------------------------------------------------------
+PACKAGES_FILE = ROOT / "cli" / "packages.txt"
+SYSTEMS = ("debian-12", "debian-13", "ubuntu-24.04", "homebrew")  # the columns of cli/packages.txt
+TESTED = ("debian-12", "debian-13")  # the systems ./course setup installs packages on
+
+
+@dataclass(frozen=True)
+class Need:
+    name: str
+    packages: dict[str, str]  # system -> package name ("-": not needed or not available there)
+    if_missing: str | None    # install only when this command is missing
+
+
+def package_table() -> list[Need]:
+    needs = []
+    for number, line in enumerate(PACKAGES_FILE.read_text().splitlines(), start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        condition = words.pop()[len("if-missing="):] if words[-1].startswith("if-missing=") else None
+        if len(words) != 1 + len(SYSTEMS):
+            where = f"{os.path.relpath(PACKAGES_FILE, ROOT)}:{number}"
+            raise CourseError(f"{where}: expected a need and {len(SYSTEMS)} package names ({', '.join(SYSTEMS)}), "
+                              f"found {len(words)} words")
+        needs.append(Need(words[0], dict(zip(SYSTEMS, words[1:])), condition))
+    return needs
+
+
+def this_system(os_release: Path = Path("/etc/os-release")) -> tuple[str, str]:
+    """This machine as ID-VERSION_ID of /etc/os-release, and its name for messages, for example
+    ('debian-13', 'Debian GNU/Linux 13 (trixie)'). Only the systems in SYSTEMS have a column in cli/packages.txt."""
+    if os_release.is_file():
+        fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', os_release.read_text(), re.M))
+        key = f"{fields.get('ID', '')}-{fields.get('VERSION_ID', '')}"
+        return key, fields.get("PRETTY_NAME", key)
+    if shutil.which("brew"):
+        return "homebrew", "Homebrew"
+    return "unknown", sys.platform
+
+
+def column_for(system: str) -> str:
+    """The column of cli/packages.txt that names the packages for `system`: its own, else Debian 13's."""
+    return system if system in SYSTEMS else "debian-13"
+
+
+def packages_for(system: str) -> list[str]:
+    """The packages of `system`'s column that this machine needs (an `if-missing=CMD` line only without CMD)."""
+    column = column_for(system)
+    return [need.packages[column] for need in package_table()
+            if need.packages[column] != "-" and not (need.if_missing and shutil.which(need.if_missing))]
+
+
+def missing_packages(packages: list[str]) -> list[str]:
+    if not shutil.which("dpkg-query"):
+        raise CourseError("this is not a Debian-like system (dpkg-query is missing); install the packages of "
+                          "cli/packages.txt by hand, then run ./course setup --no-install")
+    missing = []
+    for package in packages:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+        if status.returncode != 0 or "install ok installed" not in status.stdout:
+            missing.append(package)
+    return missing
+
+
+def apt_install(packages: list[str]) -> None:
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            raise CourseError("installing packages needs root: run ./course setup as root, or install sudo")
+        prefix = ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    say(f"course: installing {len(packages)} Debian package(s): {' '.join(packages)}")
+    for cmd in (prefix + ["apt-get", *lock, "update", "-q"],
+                prefix + ["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", *packages]):
+        if subprocess.run(cmd, env=env).returncode != 0:
+            raise CourseError(f"'{' '.join(cmd)}' failed; see apt-get's message above")
+
+
+def configure(preset: str, quiet: bool = True) -> None:
+    result = run(["cmake", "--preset", preset], capture_output=quiet, text=True)
+    if result.returncode != 0:
+        if quiet:
+            sys.stderr.write(result.stdout + result.stderr)
+        raise CourseError(f"cmake --preset {preset} failed (see above); did ./course setup finish?")
+
+
+def ensure_configured(preset: str) -> None:
+    if not (ROOT / "build" / preset / "CMakeCache.txt").exists():
+        say(f"course: configuring the {preset} track (cmake --preset {preset})")
+        configure(preset)
+
+
+def install_missing() -> None:
+    system, pretty = this_system()
+    if system not in TESTED:
+        say(f"course: this is {pretty}, which the course does not test; it installs nothing here. It needs these "
+            f"packages ({column_for(system)} names, untested guidance in README.md, section \"Other systems\"): "
+            f"{' '.join(packages_for(system))}")
+        return
+    missing = missing_packages(packages_for(system))
+    if not missing:
+        say(f"course: every package the course needs on {pretty} is installed")
+        return
+    apt_install(missing)
+    still = missing_packages(missing)
+    if still:
+        raise CourseError(f"these packages are still missing after apt-get: {' '.join(still)}")
+
+
+def cmd_setup(args) -> int:
+    if not args.no_install:
+        install_missing()
+    for preset in ("learner", "reference"):
+        say(f"course: configuring the {preset} track (cmake --preset {preset})")
+        configure(preset)
+    say("course: setup done. Start with chapter 1: read chapters/01_backprop_1d/README.md, "
+        "then run ./course check 1")
+    return 0
+
+
+# check -----------------------------------------------------------------------------------------------
+def indent(text: str, prefix: str = "      ") -> str:
+    lines = []
+    for line in text.splitlines():
+        lines += textwrap.wrap(line, width=110, initial_indent=prefix, subsequent_indent=prefix + "  ") or [prefix]
+    return "\n".join(lines)
+
+
+def test_executables(chapter: Chapter) -> list[tuple[Path, str | None, str]]:
+    """(path, test spec, prefix of the case names) of chapter N's tests. A chapter whose results depend on precision
+    also has test_chNN_float, the same tests built with real = float; only its [float] cases count."""
+    tests, name = ROOT / "build" / "learner" / "tests", f"test_{chapter.tag}"
+    has_float = (tests / "CMakeFiles" / f"{name}_float.dir").is_dir() or (tests / f"{name}_float").exists()
+    return [(tests / name, None, "")] + [(tests / f"{name}_float", "[float]", "[float] ")] * has_float
+
+
+def cmd_check(args) -> int:
+    chapter = chapter_by_number(args.chapter)
+    ensure_configured("learner")
+    say(f"course: building chapter {chapter.number} (test_{chapter.tag}) against your code in chapters/")
+    def build(target: str) -> bool:
+        return run(["cmake", "--build", "--preset", "learner", "--target", target]).returncode == 0
+    # The first build may configure again and so make test_chNN_float known: look for it after that build.
+    if not (build(f"test_{chapter.tag}") and all(build(exe.name) for exe, _, _ in test_executables(chapter)[1:])):
+        say(f"\nChapter {chapter.number} does not compile yet: the compiler's first error above names the file and "
+            f"line. Fix it, then run ./course check {chapter.number} again.")
+        record(chapter, passed=0, total=0, compiled=False)
+        return 1
+    exes = test_executables(chapter)
+    if args.verbose:
+        return max(run([str(exe), *filter(None, [spec])]).returncode for exe, spec, _ in exes)
+    cases, crashes, total = [], [], 0
+    for exe, spec, prefix in exes:
+        result = run_tests(exe, cwd=ROOT, spec=spec)
+        total += max(count_cases(exe, spec) or 0, len(result.cases))
+        for case in result.cases:
+            case.name = prefix + case.name
+        cases += result.cases
+        crashes += [(exe, prefix, result)] if result.crashed else []
+    passed = sum(c.passed for c in cases)
+    crashed = {prefix + r.crashed_in for _, prefix, r in crashes if r.crashed_in}
+    say(f"\nChapter {chapter.number}: {chapter.title} (learner track)")
+    for case in cases:
+        say(f"  {'pass' if case.passed else 'CRASH' if case.name in crashed else 'FAIL'}  {case.name}")
+        if not case.passed and case.first_failure:
+            say(indent(case.first_failure))
+    say()
+    record(chapter, passed=passed, total=total, compiled=True,
+           crashed=min(crashed, default="before its report") if crashes else None)
+    for exe, prefix, result in crashes:
+        how = f"signal {result.signal}" if result.signal else f"exit code {result.process.returncode}"
+        where = f"in the test '{prefix}{result.crashed_in}'" if result.crashed_in else "before its report was complete"
+        spec = re.sub(r"([\\,\[\]])", r"\\\1", result.crashed_in or "")  # a comma or a bracket means more in a spec
+        say(f"The tests of chapter {chapter.number} CRASHED {where} ({how}). {passed} of {total} tests passed, "
+            f"{total - len(cases)} did not run.\nYour code stopped the test program: for example std::abort(), an "
+            f"exception that leaves a noexcept function, or a bad memory access. Next step: see the whole output "
+            f"with ./course check {chapter.number} --verbose, or find the line with gdb: "
+            f"gdb -ex run -ex bt --args {exe.relative_to(ROOT)} \"{spec or prefix.strip()}\"")
+    if crashes:
+        return 1
+    if passed == len(cases) == total and cases:
+        say(f"All {total} tests of chapter {chapter.number} pass. Well done!")
+        following = [c for c in CHAPTERS if c.number == chapter.number + 1]
+        if following and following[0].written:
+            say(f"Next: chapters/{following[0].folder}/README.md")
+        return 0
+    failing = [c for c in cases if not c.passed and c.first_failure]
+    wrong = next((c for c in failing if not c.first_failure.startswith("TODO(")), None)
+    say(f"{passed} of {total} tests pass.")
+    if failing:
+        say(f"Next step: fix '{wrong.name}': {wrong.first_failure.splitlines()[0]}" if wrong else
+            f"Next step: {failing[0].first_failure.splitlines()[0]}")
+    say(f"All details: ./course check {chapter.number} --verbose   (same as: ctest --preset learner "
+        f"-L '^{chapter.tag}$' --output-on-failure)   Stuck? ./course hint {chapter.number}")
+    return 1
+
+
+def record(chapter: Chapter, passed: int, total: int, compiled: bool, crashed: str | None = None) -> None:
+    state = load_state()
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    state.setdefault("checks", {})[chapter.tag] = {"passed": passed, "total": total, "compiled": compiled,
+                                                   "crashed": crashed, "files": chapter_hash(chapter), "when": when}
+    save_state(state)
+
+
+# progress --------------------------------------------------------------------------------------------
+def cmd_progress(args) -> int:
+    exercises = exercise_status()
+    checks = load_state().get("checks", {})
+    say("Chapter                                                     Status")
+    for chapter in CHAPTERS:
+        label = f"{chapter.number}. {chapter.title}"
+        if not chapter.written:
+            say(f"  {label:<58} not written yet")
+            continue
+        ex = exercises.get(chapter.folder, {"exercises": 0, "untouched": 0})
+        total, left = ex["exercises"], ex["untouched"]
+        todos = f"{left} of {total} TODOs left"
+        check = checks.get(chapter.tag)
+        if check is None:
+            status = f"not started ({todos})" if left == total else f"in progress, not checked yet ({todos})"
+        elif check["files"] != chapter_hash(chapter):
+            status = f"changed since the last check ({todos}); run ./course check {chapter.number}"
+        elif not check["compiled"]:
+            status = f"does not compile ({todos})"
+        elif check.get("crashed"):
+            status = f"failing: crashed in '{check['crashed']}' ({todos})"
+        elif check["passed"] == check["total"] and check["total"] > 0:
+            status = f"passed ({check['total']} tests)"
+        else:
+            failing = check["total"] - check["passed"]
+            status = f"failing: {failing} of {check['total']} tests ({todos})"
+        say(f"  {label:<58} {status}")
+    return 0
+
+
+# hint ------------------------------------------------------------------------------------------------
+def read_hints(chapter: Chapter) -> list[hints.Topic]:
+    path = ROOT / "chapters" / chapter.folder / "hints.md"
+    if not path.exists():
+        raise CourseError(f"chapter {chapter.number} has no hints file ({path.relative_to(ROOT)})")
+    try:
+        return hints.parse(path.read_text(), str(path.relative_to(ROOT)))
+    except ValueError as e:
+        raise CourseError(str(e)) from None
+
+
+def cmd_hint(args) -> int:
+    """The state keeps, per chapter, how many steps of each topic were shown and which topic was chosen last:
+    `./course hint 5 padding` chooses a topic, and a later `./course hint 5` goes on with it."""
+    chapter = chapter_by_number(args.chapter)
+    topics = read_hints(chapter)
+    state = load_state()
+    saved = state.setdefault("hints", {}).get(chapter.tag)
+    mine = saved if isinstance(saved, dict) else {}  # an older ./course kept one number here
+    seen: dict[str, int] = mine.setdefault("seen", {})
+    command = f"./course hint {chapter.number}"
+
+    def save() -> None:
+        state["hints"][chapter.tag] = mine
+        save_state(state)
+
+    def show(index: int, steps: range) -> None:
+        topic = topics[index]
+        say(f"Hint {index + 1} of {len(topics)} for chapter {chapter.number}: {topic.title}")
+        for step in steps:
+            say(f"\nStep {step + 1} of {len(topic.steps)}\n\n{hints.tex_to_text(topic.steps[step])}")
+        say("")
+
+    if args.reset:
+        state["hints"][chapter.tag] = {"seen": {}}
+        save_state(state)
+        say(f"course: hints of chapter {chapter.number} start again from hint 1, step 1")
+        return 0
+    if args.list:
+        say(f"The hints of chapter {chapter.number} ({command} NUMBER or {command} WORDS shows one):")
+        for i, topic in enumerate(topics):
+            shown = seen.get(topic.title, 0)
+            said = f"{shown} of {len(topic.steps)} steps seen" if shown else f"{len(topic.steps)} steps"
+            say(f"  {i + 1:2}. {topic.title}  ({said})")
+        return 0
+    if args.words:
+        chosen = hints.choose(topics, args.words)
+        asked = " ".join(args.words)
+        if not chosen:
+            titles = "\n".join(f"  {i + 1:2}. {t.title}" for i, t in enumerate(topics))
+            raise CourseError(f"no hint of chapter {chapter.number} has '{asked}' in its title or text. Its hints:\n"
+                              f"{titles}\nGive a number ({command} 2) or other words.")
+        if len(chosen) > 1:
+            say(f"{len(chosen)} hints of chapter {chapter.number} have '{asked}':")
+            for i in chosen:
+                say(f"  {i + 1:2}. {topics[i].title}")
+            say(f"Add a word, or give the number: {command} {chosen[0] + 1}")
+            return 0
+        index = chosen[0]
+    elif args.all:
+        shown = [i for i, topic in enumerate(topics) if seen.get(topic.title)]
+        if not shown:
+            say(f"No hint of chapter {chapter.number} was shown yet. {command} shows the first one.")
+        for i in shown:
+            show(i, range(seen[topics[i].title]))
+        return 0
+    else:
+        # go on with the topic chosen last; else the first one with steps not yet seen
+        left = [i for i, topic in enumerate(topics) if seen.get(topic.title, 0) < len(topic.steps)]
+        current = next((i for i in left if topics[i].title == mine.get("current")), None)
+        if current is None and not left:
+            say(f"You have seen every step of all {len(topics)} hints of chapter {chapter.number}.\n"
+                f"{command} --list lists them, {command} NUMBER shows one again, {command} --reset starts over.")
+            return 0
+        index = current if current is not None else left[0]
+    topic = topics[index]
+    done = seen.get(topic.title, 0)
+    mine["current"] = topic.title
+    if args.all:
+        show(index, range(max(done, 1)))
+        seen[topic.title] = max(done, 1)
+    elif done >= len(topic.steps):
+        say(f"(You have seen all {len(topic.steps)} steps of this hint; here they are again.)\n")
+        show(index, range(len(topic.steps)))
+    else:
+        show(index, range(done, done + 1))
+        seen[topic.title] = done + 1
+    save()
+    done = seen[topic.title]
+    if done < len(topic.steps):
+        say(f"(Try it first. {command} again shows step {done + 1} of this hint; {command} --list lists all "
+            f"{len(topics)} hints.)")
+    elif not args.words and index + 1 < len(topics):
+        say(f"(That was the last step of this hint. {command} goes on with the next hint; {command} --list "
+            "lists them all.)")
+    return 0
+
+
+# train and start -------------------------------------------------------------------------------------
+def prepare_data() -> None:
+    if run([sys.executable, "-m", "datasets.prepare"]).returncode != 0:
+        raise CourseError("the MNIST digits could not be prepared (see above)")
+
+
+def build_target(preset: str, target: str) -> Path:
+    ensure_configured(preset)
+    say(f"course: building {target} on the {preset} track")
+    if run(["cmake", "--build", "--preset", preset, "--target", target]).returncode != 0:
+        hint = (" Your chapters must compile first: ./course check N shows where." if preset == "learner" else "")
+        raise CourseError(f"{target} does not build on the {preset} track (see above).{hint}")
+    return ROOT / "build" / preset
+
+
+def cmd_train(args, extra: list[str]) -> int:
+    install_missing()
+    if not any(a == "--data" or a.startswith("--data=") for a in extra) or "mnist-subset" in extra:
+        prepare_data()
+    build = build_target(args.track, "train")
+    cmd = [str(build / "programs" / "train" / "train"), *extra]
+    say(f"course: {' '.join(str(Path(c).relative_to(ROOT)) if c.startswith(str(ROOT)) else c for c in cmd)}")
+    return run(cmd).returncode
+
+
+def cmd_experiments(args, extra: list[str]) -> int:
+    install_missing()
+    prepare_data()
+    build = build_target(args.track, "experiments")
+    return run([str(build / "programs" / "experiments" / "experiments"), *extra]).returncode
+
+
+def cmd_bench(args, extra: list[str]) -> int:
+    """Training throughput of the reference: the readable layers, the fast path, and libtorch if installed."""
+    install_missing()
+    build = build_target("reference", "bench_train")
+    env = dict(os.environ)
+    if args.coretype:
+        env["OPENBLAS_CORETYPE"] = args.coretype
+    return subprocess.run([str(build / "bench" / "bench_train"), *extra], cwd=ROOT, env=env).returncode
+
+
+def cmd_start(args, extra: list[str]) -> int:
+    """The README's first command: from a fresh machine to a trained LeNet and the book with all its figures:
+    the training program's (chapter 7) and the experiments' (chapter 8), so that no figure is missing."""
+    install_missing()
+    for preset in ("learner", "reference"):
+        ensure_configured(preset)
+    prepare_data()
+    build = build_target("reference", "train")
+    result = run([str(build / "programs" / "train" / "train"), *extra])
+    if result.returncode != 0:
+        return result.returncode
+    build = build_target("reference", "experiments")
+    say("course: chapter 8's experiments, for the book's figures (about 2 minutes)")
+    result = run([str(build / "programs" / "experiments" / "experiments")])
+    if result.returncode != 0:
+        return result.returncode
+    cmd_book(args)
+    say("\ncourse: that was the reference solution. Now build your own: read chapters/01_backprop_1d/README.md "
+        "(or the book), then run ./course check 1")
+    return 0
+
+
+# figures ---------------------------------------------------------------------------------------------
+def cmd_figures(args, extra: list[str]) -> int:
+    """Draws every chapter figure from the reference's numbers (programs/figures, figures.hpp says how)."""
+    install_missing()
+    build = build_target("reference", "figures")
+    cmd = [str(build / "programs" / "figures" / "figures"), "--write", *extra]
+    say(f"course: {' '.join([str(Path(cmd[0]).relative_to(ROOT)), *cmd[1:]])}")
+    result = run(cmd)
+    if result.returncode != 0:
+        return result.returncode
+    say("\ncourse: the figures are in chapters/NN_name/figures/ (SVG and animated GIF), and the checksums of "
+        "their sources\nin programs/figures/sources.txt. Commit both: GitHub shows the committed files in the "
+        "chapters,\nand the suite's figure check (figures --check) compares them with the reference.")
+    return 0
+
+
+# test: the full suite --------------------------------------------------------------------------------
+def cmd_test(args) -> int:
+    system, _ = this_system()
+    missing = missing_packages(packages_for(system)) if system in TESTED else []
+    if missing:
+        raise CourseError(f"missing Debian packages: {' '.join(missing)}; run ./course setup first")
+    configure("reference", quiet=False)
+    build = run(["cmake", "--build", "--preset", "reference"])
+    if build.returncode != 0:
+        raise CourseError("the reference track does not build with warnings as errors (see above)")
+    # The test presets of CMakePresets.json: "reference" runs everything, "quick" leaves out the mutation check,
+    # the sanitizers and the fuzzers (cmake --workflow --preset quick does the same from plain CMake).
+    cmd = ["ctest", "--preset", "quick" if args.quick else "reference", "--no-label-summary",
+           "--parallel", str(args.jobs)]
+    say(f"course: {' '.join(cmd)}")
+    return run(cmd).returncode
+
+
+# book ------------------------------------------------------------------------------------------------
+def cmd_book(args) -> int:
+    ensure_configured("reference")
+    say("course: building the book with Doxygen on the reference track (warnings are errors)")
+    if run(["cmake", "--build", "--preset", "reference", "--target", "book"]).returncode != 0:
+        raise CourseError("the book does not build: Doxygen's messages above name the file and line "
+                          "(book/README.md has the rules for chapter authors)")
+    html = ROOT / "build" / "reference" / "book" / "html"
+    if run([sys.executable, "-m", "book.check", "--html", str(html)]).returncode != 0:
+        raise CourseError("the book's HTML check failed (see above; book/README.md explains each rule)")
+    index = html / "index.html"
+    say(f"\nThe book: {index.relative_to(ROOT)}\nIt needs no network. Open it in a browser: "
+        f"xdg-open {index.relative_to(ROOT)}   (or the address file://{index})")
+    return 0
+
+
+# fuzz ------------------------------------------------------------------------------------------------
+def cmd_fuzz(args) -> int:
+    """The fuzzers of the IDX reader and the weights loader (fuzz/CMakeLists.txt, CTest), for a bounded time each."""
+    install_missing()
+    build = ROOT / "build" / "fuzz"
+    for cmd in (["cmake", "-S", "fuzz", "-B", str(build), "-DCMAKE_CXX_COMPILER=clang++",
+                 f"-DCOURSE_FUZZ_SECONDS={args.seconds}"],
+                ["cmake", "--build", str(build), "--parallel", "2"],
+                ["ctest", "--test-dir", str(build), "--output-on-failure"]):
+        if run(cmd).returncode != 0:
+            return 1
+    log = (build / "Testing" / "Temporary" / "LastTest.log").read_text(errors="replace")
+    for line in re.findall(r"^(?:Test: .*fuzz for.*|stat::(?:number_of_executed_units|average_exec_per_sec).*)$", log, re.M):
+        say(line)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="./course", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+
+    def command(name: str, func, help: str, passes_extra: bool = False, **kwargs) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, **kwargs)
+        p.set_defaults(func=func, passes_extra=passes_extra)
+        return p
+    p = command("setup", cmd_setup, "install missing Debian packages, then configure both tracks")
+    p.add_argument("--no-install", action="store_true", help="do not run apt-get; only configure")
+    p = command("check", cmd_check, "build and run chapter N's tests against your code")
+    p.add_argument("chapter", metavar="N")
+    p.add_argument("--verbose", "-v", action="store_true", help="show Catch2's full output")
+    command("progress", cmd_progress, "one line per chapter")
+    p = command("hint", cmd_hint, "the next step of a hint of chapter N",
+                description="Each hint of a chapter has two or three steps, from a question to nearly the "
+                            "answer. ./course hint 5 shows the next step; ./course hint 5 padding chooses the "
+                            "hint whose title has that word; ./course hint 5 --list lists the hints.")
+    p.add_argument("chapter", metavar="N")
+    p.add_argument("words", nargs="*", metavar="WORDS",
+                   help="choose a hint: its number in --list, or words of its title")
+    p.add_argument("--list", action="store_true", help="list the hints and the steps seen of each")
+    p.add_argument("--all", action="store_true", help="show every step seen so far (of the chosen hint)")
+    p.add_argument("--reset", action="store_true", help="start again from hint 1, step 1")
+    p = command("test", cmd_test, "the full test suite (what CI runs)")
+    p.add_argument("--jobs", type=int, default=2, help="tests run in parallel (default 2)")
+    p.add_argument("--quick", action="store_true",
+                   help="every chapter on both tracks, the book and the training program, without the mutation "
+                        "check, the sanitizers and the fuzzers (a few minutes)")
+    command("book", cmd_book, "build the course book (HTML, opens offline) from the chapters")
+    p = command("fuzz", cmd_fuzz, "fuzz the IDX reader and the weights loader (libFuzzer, clang)")
+    p.add_argument("--seconds", type=int, default=60, help="fuzzing time per target (default 60)")
+    p = command("train", cmd_train, "train LeNet on real MNIST digits (options after -- go to the program)", True,
+                description="Installs what is missing, prepares the MNIST digits, builds the training "
+                            "program and runs it. Options the program understands (see ./course train -- --help) "
+                            "may follow, e.g. ./course train --epochs 5 or ./course train --track learner.")
+    p.add_argument("--track", choices=["reference", "learner"], default="reference",
+                   help="train the reference solution (default) or your own layers")
+    command("start", cmd_start, "the first command on a fresh machine: install, prepare the data, train LeNet, "
+                                "run chapter 8's experiments, build the book", True)
+    command("figures", cmd_figures, "draw the chapters' figures from the reference (programs/figures); further "
+                                    "options go to the program, e.g. --only 05_conv2d", True,
+            description="Builds programs/figures on the reference track and runs figures --write: every figure "
+                        "is drawn again into chapters/NN_name/figures/, and programs/figures/sources.txt records "
+                        "its source. Commit both.")
+    p = command("experiments", cmd_experiments, "chapter 8's experiments: initialization, momentum, schedules "
+                                                "(2 minutes)", True)
+    p.add_argument("--track", choices=["reference", "learner"], default="reference",
+                   help="run them on the reference solution (default) or your own code")
+    p = command("bench", cmd_bench, "training throughput of the reference (and of libtorch, when installed)", True)
+    p.add_argument("--coretype", help="set OPENBLAS_CORETYPE (for example Haswell or SkylakeX) for this run")
+    sub.add_parser("help", help="show this help")
+    args, extra = parser.parse_known_args()
+    if extra and not getattr(args, "passes_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    if args.command in (None, "help"):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args, extra) if getattr(args, "passes_extra", False) else args.func(args)
+    except CourseError as e:
+        print(f"course: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the output went into `head` or similar, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

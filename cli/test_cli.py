@@ -1,0 +1,373 @@
+"""Tests of ./course (cli/course.py, cli/packages.txt), run as python3 -m cli.test_cli. SystemTest needs no
+build and never runs apt-get; LearnerTest runs ./course in a temporary copy of the repository with untouched
+skeletons (about two minutes: it configures the learner track, builds chapter 1 four times).
+"""
+import contextlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+from checks import catch_report
+from cli import course, hints
+
+
+class SystemTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
+
+    def os_release(self, text: str) -> Path:
+        path = self.tmp / "os-release"
+        path.write_text(text)
+        return path
+
+    def test_debian_12_and_13_and_ubuntu_are_told_apart(self):
+        bookworm = self.os_release('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n')
+        self.assertEqual(course.this_system(bookworm), ("debian-12", "Debian GNU/Linux 12 (bookworm)"))
+        trixie = self.os_release('PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_ID="13"\nID=debian\n')
+        self.assertEqual(course.this_system(trixie)[0], "debian-13")
+        noble = self.os_release('NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\n'
+                                'PRETTY_NAME="Ubuntu 24.04.1 LTS"\n')
+        self.assertEqual(course.this_system(noble), ("ubuntu-24.04", "Ubuntu 24.04.1 LTS"))
+
+    def test_debian_testing_without_a_version_is_not_a_tested_release(self):
+        forky = self.os_release('PRETTY_NAME="Debian GNU/Linux forky/sid"\nID=debian\nVERSION_CODENAME=forky\n')
+        system, _ = course.this_system(forky)
+        self.assertNotIn(system, course.TESTED)
+        self.assertEqual(course.column_for(system), "debian-13")
+
+
+class ChapterTextTest(unittest.TestCase):
+    """What the texts promise: a chapter README's `All N tests of chapter K pass`, N as CTest counts; and no
+    Markdown file or C++ comment names a place as file:line, which goes stale."""
+
+    def test_each_readme_names_the_number_of_tests_its_chapter_has(self):
+        build = os.environ.get("COURSE_REFERENCE_BUILD")  # set by tests/CMakeLists.txt
+        if not build:
+            self.skipTest("COURSE_REFERENCE_BUILD is not set (CTest sets it)")
+        for chapter in course.CHAPTERS:
+            listing = subprocess.run(["ctest", "--test-dir", build, "-N", "-L", f"^{chapter.tag}$"],
+                                     capture_output=True, text=True, check=True).stdout
+            total = int(re.search(r"Total Tests: (\d+)", listing).group(1))
+            text = (course.ROOT / "chapters" / chapter.folder / "README.md").read_text(encoding="utf-8")
+            said = re.findall(rf"All (\d+) tests of chapter {chapter.number} pass"
+                              rf"|0 tests failed out of (\d+)", text)
+            self.assertTrue(said, f"{chapter.folder}/README.md does not say how many tests the chapter has")
+            for numbers in said:
+                self.assertEqual(int("".join(numbers)), total,
+                                 f"chapters/{chapter.folder}/README.md says {''.join(numbers)} tests, "
+                                 f"but CTest has {total} for {chapter.tag}")
+
+
+    # name.hpp:123 in a text goes stale as soon as the file changes above that line: name the function or the
+    # section instead. A program's output may show such a place, with a placeholder (backprop_1d.hpp:LINE).
+    LINE_REFERENCE = re.compile(r"\b[\w.-]+\.(?:hpp|cpp|h|py|md|txt|toml|cmake|json|sh):\d+")
+    SKIPPED = {"build", "data", "node_modules", ".git", ".course", "__pycache__"}
+
+    def files(self, *suffixes: str) -> list[Path]:
+        found = []
+        for folder, folders, names in os.walk(course.ROOT):
+            folders[:] = [f for f in folders if f not in self.SKIPPED and not f.startswith("build")]
+            found += [Path(folder) / n for n in names if n.endswith(suffixes)]
+        return sorted(found)
+
+    @staticmethod
+    def cpp_comments(text: str) -> list[tuple[int, str]]:
+        """(line, text) of every // and /* */ comment of a C++ file; string and character literals are skipped."""
+        found = []
+        for match in re.finditer(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?\*/', text, re.S):
+            if match.group().startswith("/"):
+                found.append((text.count("\n", 0, match.start()) + 1, match.group()))
+        return found
+
+    def test_no_markdown_file_or_cpp_comment_cites_a_line_number(self):
+        places = []
+        for path in self.files(".md"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                places += [f"{path.relative_to(course.ROOT)}:{number}: {m.group()}"
+                           for m in self.LINE_REFERENCE.finditer(line)]
+        for path in self.files(".hpp", ".cpp", ".h"):
+            for number, comment in self.cpp_comments(path.read_text(encoding="utf-8", errors="replace")):
+                places += [f"{path.relative_to(course.ROOT)}:{number}: {m.group()}"
+                           for m in self.LINE_REFERENCE.finditer(comment)]
+        self.assertEqual(places, [], "these texts name a line number, which goes stale when the file changes: "
+                                     "name the function or the section instead (for a program's output, write "
+                                     "LINE for the number)")
+
+    def test_the_line_number_check_finds_comments_and_skips_strings(self):
+        text = 'int a = 1;  // see x.hpp:12\nauto s = "y.cpp:3 // z.hpp:4";\n/* w.hpp:5\n */ char c = \'"\';\n'
+        comments = self.cpp_comments(text)
+        self.assertEqual([(n, m.group()) for n, c in comments for m in self.LINE_REFERENCE.finditer(c)],
+                         [(1, "x.hpp:12"), (3, "w.hpp:5")])
+        self.assertIsNone(self.LINE_REFERENCE.search("backprop_1d.hpp:LINE and README.md, section 3"))
+
+
+class StartAndFiguresTest(unittest.TestCase):
+    """What ./course start and ./course figures run, in which order (mocked: nothing is built or run)."""
+
+    def commands(self, func, *args) -> tuple[list[str], str]:
+        ran, out = [], io.StringIO()
+
+        def run(cmd, **kwargs):
+            ran.append(" ".join(str(Path(c).relative_to(course.ROOT)) if str(c).startswith(str(course.ROOT)) else c
+                                for c in cmd))
+            return subprocess.CompletedProcess(cmd, 0)
+
+        with mock.patch.object(course, "install_missing"), mock.patch.object(course, "ensure_configured"), \
+                mock.patch.object(course, "prepare_data"), mock.patch.object(course, "run", run), \
+                mock.patch.object(course, "build_target", lambda preset, target: course.ROOT / "build" / preset), \
+                mock.patch.object(course, "cmd_book", lambda args: ran.append("book") or 0), \
+                contextlib.redirect_stdout(out):
+            self.assertEqual(func(*args), 0)
+        return ran, out.getvalue()
+
+    def test_start_trains_then_runs_the_experiments_then_builds_the_book(self):
+        ran, _ = self.commands(course.cmd_start, None, ["--epochs", "2"])
+        self.assertEqual(ran, ["build/reference/programs/train/train --epochs 2",
+                               "build/reference/programs/experiments/experiments", "book"])
+
+    def test_figures_writes_them_all_and_says_to_commit_them(self):
+        ran, said = self.commands(course.cmd_figures, None, ["--only", "05_conv2d"])
+        self.assertEqual(ran, ["build/reference/programs/figures/figures --write --only 05_conv2d"])
+        self.assertIn("chapters/NN_name/figures/", said)
+        self.assertIn("Commit both", said)
+
+
+class PackageTableTest(unittest.TestCase):
+    def test_every_need_has_a_package_on_both_tested_releases(self):
+        needs = course.package_table()
+        self.assertGreater(len(needs), 15)
+        for need in needs:
+            for system in course.TESTED:
+                self.assertNotEqual(need.packages[system], "-", f"{need.name} has no package on {system}")
+
+    def test_the_releases_differ_where_debian_renamed_a_package(self):
+        by_need = {need.name: need.packages for need in course.package_table()}
+        for need, *names in (("clang-runtime", "libclang-rt-14-dev", "libclang-rt-dev"),
+                             ("catch2", "catch2", "libcatch2-dev")):
+            self.assertEqual([by_need[need]["debian-12"], by_need[need]["debian-13"]], names, need)
+
+    def test_an_if_missing_package_is_left_out_when_its_command_exists(self):
+        with mock.patch.object(course.shutil, "which", return_value="/usr/bin/npm"):
+            self.assertNotIn("npm", course.packages_for("debian-13"))
+        with mock.patch.object(course.shutil, "which", return_value=None):
+            self.assertIn("npm", course.packages_for("debian-13"))
+
+    def test_a_line_with_a_missing_column_is_an_error_naming_the_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            table = Path(tmp) / "packages.txt"
+            table.write_text("# comment\ncompiler g++ g++ g++ gcc\ncmake cmake cmake cmake\n")
+            with mock.patch.object(course, "PACKAGES_FILE", table):
+                with self.assertRaises(course.CourseError) as raised:
+                    course.package_table()
+        self.assertIn("packages.txt:3: expected a need and 4 package names", str(raised.exception))
+
+
+class InstallTest(unittest.TestCase):
+    def install_on(self, system: tuple[str, str]) -> str:
+        out = io.StringIO()
+        refuse = mock.Mock(side_effect=AssertionError("apt-get must not run on an untested system"))
+        with mock.patch.object(course, "this_system", return_value=system), \
+                mock.patch.object(course, "apt_install", refuse), contextlib.redirect_stdout(out):
+            course.install_missing()
+        return out.getvalue()
+
+    def test_an_untested_system_installs_nothing_and_names_its_packages(self):
+        said = self.install_on(("ubuntu-24.04", "Ubuntu 24.04.1 LTS"))
+        self.assertIn("this is Ubuntu 24.04.1 LTS, which the course does not test; it installs nothing here", said)
+        self.assertIn("libclang-rt-18-dev", said)
+        self.assertIn('README.md, section "Other systems"', said)
+
+    def test_a_system_without_a_column_gets_debian_13_names(self):
+        said = self.install_on(("fedora-41", "Fedora Linux 41"))
+        self.assertIn("(debian-13 names", said)
+        self.assertIn("libcatch2-dev", said)
+
+
+class CheckReportTest(unittest.TestCase):
+    """What ./course check reads, without a build: the float executable, a report cut short, xtensor's message."""
+
+    def test_the_float_executable_runs_its_float_cases_once_the_build_knows_it(self):
+        with tempfile.TemporaryDirectory() as tmp, mock.patch.object(course, "ROOT", Path(tmp)):
+            self.assertEqual(len(course.test_executables(course.CHAPTERS[0])), 1)
+            (Path(tmp) / "build/learner/tests/CMakeFiles/test_ch01_float.dir").mkdir(parents=True)
+            exe, spec, prefix = course.test_executables(course.CHAPTERS[0])[1]
+            self.assertEqual((exe.name, spec, prefix), ("test_ch01_float", "[float]", "[float] "))
+
+    def test_a_report_cut_short_names_the_case_it_died_in_and_xtensors_dot_gets_a_hint(self):
+        xml = (b'<Catch><Group><TestCase name="a"><Expression success="false"><Exception>Dot: shape mismatch.'
+               b'</Exception></Expression><OverallResult/></TestCase><TestCase name="b"><Expression success="false">')
+        run = catch_report.read_report(xml, subprocess.CompletedProcess([], -11))
+        self.assertEqual((run.crashed, run.crashed_in, run.signal), (True, "b", "SIGSEGV"))
+        self.assertEqual(run.cases[0].first_failure, "Dot: shape mismatch.\n" + catch_report.DOT_HINT)
+
+    def test_a_complete_report_of_catch2_2_or_3_is_not_a_crash(self):
+        for root in ("Catch", "Catch2TestRun"):  # the XML root element of Catch2 2 and of Catch2 3
+            xml = f'<{root}><TestCase name="a"><OverallResult success="true"/></TestCase></{root}>'.encode()
+            with self.subTest(root=root):
+                self.assertFalse(catch_report.read_report(xml, subprocess.CompletedProcess([], 0)).crashed)
+
+
+class HintsTest(unittest.TestCase):
+    """cli/hints.py on every chapter's hints.md, and on small made-up files."""
+
+    def test_every_hints_file_has_topics_of_one_to_four_steps_and_no_tex_the_terminal_cannot_show(self):
+        for path in sorted((course.ROOT / "chapters").glob("*/hints.md")):
+            with self.subTest(path.parent.name):
+                topics = hints.parse(path.read_text(), str(path))
+                self.assertGreaterEqual(len(topics), 3)
+                for topic in topics:
+                    self.assertTrue(1 <= len(topic.steps) <= 4, topic.title)
+                    for step in topic.steps:
+                        text = hints.tex_to_text(step, strict=True)  # an unknown TeX command raises
+                        self.assertNotRegex(text, r"\$|\\[A-Za-z]", topic.title)
+                        self.assertNotIn("<!--", text, topic.title)
+
+    def test_tex_becomes_plain_text(self):
+        cases = {
+            r"$\partial L/\partial y = 2\,(y - t)$": "∂L/∂y = 2 (y - t)",
+            r"$dW_{ij} = \sum_n X_{ni}\, dY_{nj}$": "dW_ij = Σ_n X_ni dY_nj",
+            r"$X^\top dY$ and $(y - t)^2$": "Xᵀ dY and (y - t)²",
+            r"$\eta_\mathit{min} + \frac{1}{2}$": "η_min + 1/2",
+            r"$\sqrt{2 / \mathit{fan}_\mathit{in}}$": "√(2 / fan_in)",
+            r"$D \ne M$, $t \ge T$": "D ≠ M, t ≥ T",
+            r"$z_{n, y_n}$ costs $5": "z_(n, y_n) costs $5",
+        }
+        for tex, text in cases.items():
+            self.assertEqual(hints.tex_to_text(tex, strict=True), text)
+        with self.assertRaisesRegex(ValueError, r"\\nabla"):
+            hints.tex_to_text(r"$\nabla L$", strict=True)
+        self.assertEqual(hints.tex_to_text(r"$\nabla L$"), "nabla L")
+
+    def test_steps_and_topics_are_split_and_an_empty_step_is_an_error(self):
+        text = "# Hints\nintro\n## First\nask\n<!-- next -->\nanswer\n## Second one\nonly\n"
+        topics = hints.parse(text, "x.md")
+        self.assertEqual(topics, [hints.Topic("First", ("ask", "answer")), hints.Topic("Second one", ("only",))])
+        self.assertEqual(hints.choose(topics, ["2"]), [1])
+        self.assertEqual(hints.choose(topics, ["3"]), [])
+        self.assertEqual(hints.choose(topics, ["ONE"]), [1])
+        self.assertEqual(hints.choose(topics, ["answer"]), [0])  # no title has it: the steps are read
+        with self.assertRaisesRegex(ValueError, "x.md: the hint 'First' has an empty step"):
+            hints.parse("## First\nask\n<!-- next -->\n\n<!-- next -->\nend\n", "x.md")
+        with self.assertRaisesRegex(ValueError, "no '## ' hint sections"):
+            hints.parse("just text\n", "x.md")
+
+class LearnerTest(unittest.TestCase):
+    """check, progress and hint, in the order a learner meets them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="course-cli-")
+        cls.root = Path(cls.tmp.name) / "course"
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=course.ROOT, capture_output=True, text=True,
+                               check=True).stdout.split("\0")
+        for name in filter(None, files):
+            if (course.ROOT / name).is_file():
+                (cls.root / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(course.ROOT / name, cls.root / name)
+        subprocess.run(["sh", "-n", str(cls.root / "course")], check=True)  # the shim is valid shell at all
+        run = subprocess.run([sys.executable, "-m", "checks.skeletons", "write", "--force"], cwd=cls.root,
+                             env={**os.environ, "PYTHONPATH": str(cls.root)}, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def course(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.root / "course"), *args], cwd=self.root, capture_output=True, text=True)
+
+    def test_1_check_on_the_untouched_skeleton_fails_and_names_the_first_todo(self):
+        run = self.course("check", "1")
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        passed, total = map(int, re.search(r"(\d+) of (\d+) tests pass", run.stdout).groups())
+        self.assertLess(passed, total)  # only the [given] tests pass on a skeleton
+        self.assertRegex(run.stdout, r"Next step: TODO\(ch01\): implement \w+ in chapters/01_backprop_1d/\S+:\d+")
+        self.assertNotIn("Next step: fix", run.stdout)  # every failure is a TODO
+        self.assertIn("FAIL  the loss node gives dL/dy", run.stdout)
+
+    def test_2_progress_shows_the_last_check_and_the_todos_left(self):
+        said = self.course("progress").stdout
+        self.assertRegex(said, r"1\. .*failing: \d+ of \d+ tests \(\d+ of \d+ TODOs left\)")
+        self.assertRegex(said, r"2\. .*not started")
+
+    def test_3_hint_shows_one_step_more_each_time_and_starts_again_after_reset(self):
+        topics = hints.parse((self.root / "chapters" / "01_backprop_1d" / "hints.md").read_text(), "ch01")
+        first = topics[0]
+        said = [self.course("hint", "1").stdout for _ in first.steps]
+        for step, text in enumerate(said):
+            self.assertIn(f"Hint 1 of {len(topics)} for chapter 1: {first.title}", text)
+            self.assertIn(f"Step {step + 1} of {len(first.steps)}", text)
+            self.assertNotIn(f"Step {step + 2} of", text)  # one step at a time
+            self.assertNotIn("<!-- next -->", text)
+        self.assertIn(f"Hint 2 of {len(topics)}", self.course("hint", "1").stdout)  # then the next hint
+        state = json.loads((self.root / ".course" / "state.json").read_text())["hints"]["ch01"]
+        self.assertEqual(state["seen"], {first.title: len(first.steps), topics[1].title: 1})
+        self.assertIn(f"1 of {len(topics[1].steps)} steps seen", self.course("hint", "1", "--list").stdout)
+        self.assertIn("start again from hint 1", self.course("hint", "1", "--reset").stdout)
+        self.assertIn("Step 1 of", self.course("hint", "1").stdout)
+
+    def test_3_hint_chooses_a_hint_by_its_number_or_words_and_goes_on_with_it(self):
+        topics = hints.parse((self.root / "chapters" / "05_conv2d" / "hints.md").read_text(), "ch05")
+        last = topics[-1]
+        chosen = self.course("hint", "5", str(len(topics))).stdout
+        self.assertIn(f"Hint {len(topics)} of {len(topics)} for chapter 5: {last.title}", chosen)
+        self.assertIn(f"Step 2 of {len(last.steps)}", self.course("hint", "5").stdout)  # the same hint goes on
+        words = self.course("hint", "5", *last.title.split()[:1]).stdout  # its first word, "conv2d_backward_gemm:"
+        self.assertIn(last.title, words)
+        run = self.course("hint", "5", "no-such-word")
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("no hint of chapter 5 has 'no-such-word'", run.stderr)
+        self.assertIn(f"{len(topics):2}. {last.title}", run.stderr)  # and lists the hints to choose from
+        self.assertNotIn("Traceback", run.stderr)
+
+    WRONG = "return LinearScalarGrads{dy * x, dy * w, dy};  // dx and dw swapped"
+
+    def edit_chapter_1(self, old: str, new: str) -> None:
+        header = self.root / "chapters" / "01_backprop_1d" / "backprop_1d.hpp"
+        header.write_text(header.read_text().replace(old, new))
+
+    def test_3a_a_wrong_exercise_comes_before_the_todos_in_next_step(self):
+        self.edit_chapter_1('course::todo("ch01", "linear_scalar_backward", "read README.md section 3");', self.WRONG)
+        run = self.course("check", "1")
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        self.assertIn("FAIL  the loss node gives dL/dy", run.stdout)  # still a TODO, and the first failing test
+        self.assertRegex(run.stdout, r"Next step: fix 'the linear node multiplies dy by its local derivatives': "
+                                     r"test_backprop_1d\.cpp:\d+: CHECK\( g\.dx == ")
+
+    def test_3b_a_crash_is_reported_with_its_test_and_the_tests_that_did_not_run(self):
+        self.edit_chapter_1(self.WRONG, "std::abort();  // compiles: abort never returns")
+        run = self.course("check", "1")
+        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        crashed = re.search(r"CRASHED in the test 'the linear node multiplies dy by its local derivatives' "
+                            r"\(signal SIGABRT\)\. 0 of (\d+) tests passed, (\d+) did not run", run.stdout)
+        total, not_run = map(int, crashed.groups())
+        self.assertEqual(not_run, total - 2)  # the TODO test before it and the crashed one ran
+        self.assertIn("gdb -ex run -ex bt --args build/learner/tests/test_ch01", run.stdout)
+        self.assertNotRegex(run.stdout, r"\d+ of \d+ tests pass\.")
+        self.assertRegex(self.course("progress").stdout, r"1\. .*failing: crashed in 'the linear node")
+
+    def test_4_check_passes_once_the_chapter_is_solved_and_progress_says_so(self):
+        for path in (self.root / "solutions" / "01_backprop_1d").iterdir():
+            shutil.copyfile(path, self.root / "chapters" / "01_backprop_1d" / path.name)  # new time, as an edit
+        run = self.course("check", "1")
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertRegex(run.stdout, r"All \d+ tests of chapter 1 pass")
+        self.assertRegex(self.course("progress").stdout, r"1\. .*passed \(\d+ tests\)")
+
+    def test_5_a_chapter_that_does_not_exist_is_named_in_the_error(self):
+        run = self.course("check", "99")
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("there is no chapter 99", run.stdout + run.stderr)
+        self.assertNotIn("Traceback", run.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

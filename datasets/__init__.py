@@ -1,0 +1,1 @@
+"""Fetching and preparing the datasets: python3 -m datasets.prepare."""
