@@ -57,9 +57,14 @@ class TrainProgram(unittest.TestCase):
         data, out = make_folder(self.root), self.root / "out"
         result = self.train(data, "--epochs", "1", out="out")
         self.assertEqual(result.returncode, 0, result.stderr)
+        # the first line says which data and why, the second how much of it
+        first, second = result.stdout.splitlines()[:2]
+        self.assertEqual(first, "data:    data28 (chosen with --data)")
+        self.assertIn("64 training and 32 test images of 1 x 28 x 28", second)
         self.assertIn("held-out accuracy:", result.stdout)
         metrics = (out / "metrics.csv").read_text().splitlines()
-        self.assertEqual(metrics[0], "epoch,learning_rate,train_loss,test_loss,test_accuracy,seconds,images_per_second")
+        self.assertEqual(metrics[0], "epoch,learning_rate,train_loss,test_loss,test_accuracy,seconds,images_per_second,"
+                                     "elapsed_seconds")
         self.assertEqual(len(metrics), 2)
         self.assertTrue((out / "weights.bin").stat().st_size > 4 * 44426)
         for picture in ("loss.png", "accuracy.png", "conv1_filters.png", "confusion.png", "mistakes.png"):
@@ -103,7 +108,8 @@ class TrainProgram(unittest.TestCase):
     def test_a_diverging_run_stops_names_the_tensor_and_keeps_the_good_weights(self):
         data, weights = self.trained_weights()  # a good run before, in the same folder
         good = weights.read_bytes()
-        result = self.train(data, "--epochs", "3", "--lr", "1e12", "--no-plots", out="out")
+        # 64 images in batches of 32: the second step of epoch 1 already meets the NaN of the first update
+        result = self.train(data, "--epochs", "3", "--batch-size", "32", "--lr", "1e12", "--no-plots", out="out")
         self.assert_one_line_error(result, 3, "The learning rate 1e+12 is probably too high", "No epoch finished")
         self.assertRegex(result.stderr, r"^train: (conv|fc)\d\.d?[Wb]\[[\d, ]+\] is (NaN|[+-]infinity) after step")
         self.assertEqual(weights.read_bytes(), good)

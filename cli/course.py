@@ -477,9 +477,21 @@ def cmd_hint(args) -> int:
 
 
 # train and start -------------------------------------------------------------------------------------
-def prepare_data() -> None:
-    if run([sys.executable, "-m", "datasets.prepare"]).returncode != 0:
-        raise CourseError("the MNIST digits could not be prepared (see above)")
+def prepare_data(*sets: str) -> None:
+    """datasets/prepare.py for each set ("subset", "mnist"): once they are there, it only checks them."""
+    for name in sets:
+        if run([sys.executable, "-m", "datasets.prepare", "--set", name]).returncode != 0:
+            raise CourseError(f"the MNIST digits ({name}) could not be prepared (see above)")
+
+
+def data_sets_for(extra: list[str]) -> tuple[str, ...]:
+    """The data sets a training run needs prepared: the one --data names, both when it is not given (the
+    program's default depends on its engine: the full set for the fast path, the subset for the layers)."""
+    for i, arg in enumerate(extra):
+        value = extra[i + 1] if arg == "--data" and i + 1 < len(extra) else arg.partition("=")[2]
+        if arg == "--data" or arg.startswith("--data="):
+            return {"mnist": ("mnist",), "mnist-subset": ("subset",)}.get(value, ())
+    return ("subset", "mnist")
 
 
 def build_target(preset: str, target: str) -> Path:
@@ -493,8 +505,7 @@ def build_target(preset: str, target: str) -> Path:
 
 def cmd_train(args, extra: list[str]) -> int:
     install_missing()
-    if not any(a == "--data" or a.startswith("--data=") for a in extra) or "mnist-subset" in extra:
-        prepare_data()
+    prepare_data(*data_sets_for(extra))
     build = build_target(args.track, "train")
     cmd = [str(build / "programs" / "train" / "train"), *extra]
     say(f"course: {' '.join(str(Path(c).relative_to(ROOT)) if c.startswith(str(ROOT)) else c for c in cmd)}")
@@ -503,7 +514,7 @@ def cmd_train(args, extra: list[str]) -> int:
 
 def cmd_experiments(args, extra: list[str]) -> int:
     install_missing()
-    prepare_data()
+    prepare_data("subset")
     build = build_target(args.track, "experiments")
     return run([str(build / "programs" / "experiments" / "experiments"), *extra]).returncode
 
@@ -524,7 +535,7 @@ def cmd_start(args, extra: list[str]) -> int:
     install_missing()
     for preset in ("learner", "reference"):
         ensure_configured(preset)
-    prepare_data()
+    prepare_data("subset", "mnist")  # the full set for this run, the subset for the experiments and your layers
     build = build_target("reference", "train")
     result = run([str(build / "programs" / "train" / "train"), *extra])
     if result.returncode != 0:

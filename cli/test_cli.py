@@ -37,6 +37,13 @@ class SystemTest(unittest.TestCase):
                                 'PRETTY_NAME="Ubuntu 24.04.1 LTS"\n')
         self.assertEqual(course.this_system(noble), ("ubuntu-24.04", "Ubuntu 24.04.1 LTS"))
 
+    def test_train_prepares_the_data_set_it_is_given_and_both_when_the_program_chooses(self):
+        self.assertEqual(course.data_sets_for(["--epochs", "3"]), ("subset", "mnist"))
+        self.assertEqual(course.data_sets_for(["--data", "mnist"]), ("mnist",))
+        self.assertEqual(course.data_sets_for(["--data=mnist-subset", "--epochs", "1"]), ("subset",))
+        self.assertEqual(course.data_sets_for(["--data", "fashion"]), ())  # Debian's package, nothing to prepare
+        self.assertEqual(course.data_sets_for(["--data", "/some/folder"]), ())
+
     def test_debian_testing_without_a_version_is_not_a_tested_release(self):
         forky = self.os_release('PRETTY_NAME="Debian GNU/Linux forky/sid"\nID=debian\nVERSION_CODENAME=forky\n')
         system, _ = course.this_system(forky)

@@ -1,4 +1,7 @@
 // The figures of chapter 07 (figures.hpp says how a figure is made).
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -110,10 +113,66 @@ Figure lenet_shapes() {
     return {"07_network", "lenet_shapes", Kind::graph, 0, 0, 0, s};
 }
 
+// One recorded training run of chapters/07_network/runs/: the metrics.csv the training program wrote.
+struct Run {
+    std::string file;   // for example "mnist-fast-seed42.csv"
+    std::string title;  // the curve's title
+    std::string colour;
+};
+
+// Section 8: held-out accuracy against seconds of training, read from the runs recorded in
+// chapters/07_network/runs/ (their README.md says how they were made). Columns of metrics.csv: epoch, ...,
+// test_accuracy (5th), ..., elapsed_seconds (8th).
+Figure accuracy_over_time() {
+    const std::filesystem::path folder = std::filesystem::path(COURSE_SOURCE_DIR) / "chapters" / "07_network" / "runs";
+    const std::vector<Run> runs = {
+        {"mnist-fast-seed42.csv", "full MNIST, fast path", "#0072B2"},
+        {"mnist-subset-fast-seed42.csv", "10,000-digit subset, fast path", "#E69F00"},
+        {"mnist-layers-seed42.csv", "full MNIST, readable layers", "#009E73"},
+    };
+    std::string data, plot = "plot ";
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+        std::ifstream in(folder / runs[r].file);
+        if (!in) throw std::runtime_error((folder / runs[r].file).string() + ": cannot read this recorded run");
+        std::string line;
+        std::getline(in, line);  // the header
+        std::vector<std::vector<double>> rows;
+        while (std::getline(in, line)) {
+            std::vector<double> fields;
+            std::size_t begin = 0;
+            for (std::size_t comma = 0; comma != std::string::npos; begin = comma + 1) {
+                comma = line.find(',', begin);
+                fields.push_back(std::stod(line.substr(begin, comma - begin)));
+            }
+            if (fields.size() != 8)
+                throw std::runtime_error(runs[r].file + ": a line of " + std::to_string(fields.size()) +
+                                         " fields, not the 8 of metrics.csv");
+            rows.push_back({fields[7], 100.0 * fields[4]});
+        }
+        const std::string name = "run" + std::to_string(r);
+        data += datablock(name, rows, 5);
+        plot += std::string(r > 0 ? ", \
+     "
+                                  : "") +
+                "$" + name + " using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '" + runs[r].colour + "' title " +
+                quoted(runs[r].title);
+    }
+    std::string s = data;
+    s += "set title 'Held-out accuracy of the reference LeNet during training (seed 42, 2 threads)'\n";
+    s += "set xlabel 'seconds since the training began (logarithmic)'\nset ylabel 'held-out accuracy (%)'\n";
+    s += "set logscale x\nset xrange [1:200]\nset yrange [96:99.6]\nset ytics 0.5\n";
+    s += "set grid xtics ytics mxtics lc rgb '#dddddd'\nset key bottom right box opaque\n";
+    // LeNet-5 of LeCun et al. 1998, 0.95 % test error on the full test set (their Fig. 9)
+    s += "set arrow from 1,99.05 to 200,99.05 nohead dt 2 lc rgb '#666666'\n";
+    s += "set label 'LeNet-5 (1998): 99.05 %' at 1.3,99.22 tc rgb '#444444'\n";
+    s += plot + "\n";
+    return {"07_network", "accuracy_over_time", Kind::plot, 760, 460, 0, s};
+}
+
 }  // namespace
 
 std::vector<Figure> chapter07() {
-    return {lenet_shapes()};
+    return {lenet_shapes(), accuracy_over_time()};
 }
 
 }  // namespace course::figures

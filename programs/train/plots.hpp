@@ -28,8 +28,9 @@ struct EpochMetrics {
     double train_loss = 0;
     double test_loss = 0;
     double test_accuracy = 0;
-    double seconds = 0;
+    double seconds = 0;  ///< the epoch's training steps
     double images_per_second = 0;
+    double elapsed_seconds = 0;  ///< since the training began, up to the end of this epoch's evaluation
 };
 
 /// @brief A test image the network got wrong.
