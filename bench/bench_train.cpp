@@ -5,8 +5,9 @@
 // It measures, in one run: the readable layers of chapters 2 to 8, the reference's fast path
 // (solutions/fast/) on 1 and 2 threads, and, when Debian's libtorch-dev was installed at configure time, the
 // same LeNet in libtorch, for batches of 32, 64 and 128. Each figure is the median of R repetitions of a
-// fixed number of steps after a warm-up. Then it prints where the fast path spends its time, and how many
-// heap allocations a steady-state step makes.
+// fixed number of steps after a warm-up. Then it prints how close each engine comes to the machine's limit
+// (lenet_step_flops(), and OpenBLAS SGEMM on large square matrices measured in the same run), where the fast
+// path spends its time, and how many heap allocations a steady-state step makes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "08_optimizers/optimizers.hpp"
 #include "course/random.hpp"
 #include "course/runtime.hpp"
+#include "fast/gemm.hpp"
 #include "fast/lenet_fast.hpp"
 #ifdef COURSE_HAVE_TORCH
 #include "lenet_libtorch.hpp"
@@ -58,6 +60,49 @@ Rate measure(const std::function<void()>& step, std::size_t batch, int steps, in
     return summarize(rates);
 }
 
+// The floating-point operations of one training step, per image: the multiply-adds of the matrix products
+// (2 FLOP each) of the forward pass, of dW and of dx, for both convolutions (as im2col products) and the three
+// fully connected layers. conv1 needs no dx (its input is the image). Bias, ReLU, pooling, softmax and the
+// update are left out: together they are under 2 % of it. 1,517,040 for LeNet on 28 x 28 images.
+constexpr double lenet_step_flops(std::size_t height, std::size_t width, std::size_t classes) {
+    using Arch = LeNetArchitecture;
+    const std::size_t taps = Arch::kernel * Arch::kernel;
+    const std::size_t h1 = Arch::after_conv(height), w1 = Arch::after_conv(width);
+    const std::size_t h2 = Arch::after_conv(Arch::after_pool(h1)), w2 = Arch::after_conv(Arch::after_pool(w1));
+    const std::size_t flat = Arch::conv2_filters * Arch::after_pool(h2) * Arch::after_pool(w2);
+    const double conv1 = 2.0 * static_cast<double>(Arch::conv1_filters * h1 * w1 * taps);  // 1 input channel
+    const double conv2 = 2.0 * static_cast<double>(Arch::conv2_filters * h2 * w2 * Arch::conv1_filters * taps);
+    const double fc = 2.0 * static_cast<double>(flat * Arch::fc1_features + Arch::fc1_features * Arch::fc2_features +
+                                                Arch::fc2_features * classes);
+    return 2 * conv1 + 3 * conv2 + 3 * fc;  // forward + dW (+ dx)
+}
+static_assert(lenet_step_flops(28, 28, 10) == 1517040.0, "the count that bench/README.md quotes");
+
+// The machine's single-precision limit as OpenBLAS reaches it: GFLOP/s of SGEMM on n x n matrices, on
+// `threads` threads at once, each with its own matrices and one BLAS thread (as the fast path runs). The
+// median of `repetitions`.
+double sgemm_gflops(int n, std::size_t threads, int repetitions) {
+    const auto size = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
+    std::vector<std::vector<float>> a(threads, std::vector<float>(size, 0.5f)), b = a, c = a;
+    auto products = [&](std::size_t t, int count) {
+        for (int i = 0; i < count; ++i)
+            fast::gemm(false, false, n, n, n, a[t].data(), n, b[t].data(), n, c[t].data(), n);
+    };
+    products(0, 1);  // warm-up: OpenBLAS's buffers
+    std::vector<double> rates;
+    for (int r = 0; r < repetitions; ++r) {
+        const int count = 4;
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<std::thread> workers;
+        for (std::size_t t = 1; t < threads; ++t) workers.emplace_back(products, t, count);
+        products(0, count);
+        for (std::thread& w : workers) w.join();
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        rates.push_back(2.0 * n * n * static_cast<double>(n) * count * static_cast<double>(threads) / seconds / 1e9);
+    }
+    return summarize(rates).median;
+}
+
 std::string cpu_name() {
     std::ifstream info("/proc/cpuinfo");
     for (std::string line; std::getline(info, line);) {
@@ -65,6 +110,14 @@ std::string cpu_name() {
     }
     return "unknown CPU";
 }
+
+#ifdef COURSE_HAVE_TORCH
+constexpr const char* torch_header_cell = " | libtorch 1.13";
+constexpr const char* torch_rule_cell = "|---";
+#else
+constexpr const char* torch_header_cell = "";
+constexpr const char* torch_rule_cell = "";
+#endif
 
 struct Batch {
     Tensor<4> x;
@@ -186,6 +239,33 @@ int main(int argc, char** argv) {
     const Row& last = rows.back();
     std::printf("\nfast path, batch %zu: 2 threads give %.2fx the images/s of 1 thread\n", last.batch,
                 last.fast2.median / last.fast1.median);
+
+    // The limit: how many images per second the machine's SGEMM speed would allow, and the share of it each
+    // engine reaches. No engine can reach 100 %: LeNet's products are small and thin (6 or 16 rows), and a
+    // large square SGEMM is the best case of OpenBLAS.
+    const double flops = lenet_step_flops(mnist.height, mnist.width, classes);
+    const int n = quick ? 512 : 1024;
+    const double peak1 = sgemm_gflops(n, 1, repetitions), peak2 = sgemm_gflops(n, 2, repetitions);
+    std::printf(
+        "\nthe limit: a training step is %.3f MFLOP per image (the products of forward, dW and dx);\n"
+        "OpenBLAS SGEMM %d x %d reaches %.1f GFLOP/s on 1 thread and %.1f on 2 (medians), so at most\n"
+        "%.0f and %.0f images/s. Share of that limit:\n\n",
+        flops / 1e6, n, n, peak1, peak2, peak1 * 1e9 / flops, peak2 * 1e9 / flops);
+    std::printf("| batch | threads | readable layers | fast path%s |\n|---|---|---|---%s|\n", torch_header_cell,
+                torch_rule_cell);
+    for (const Row& r : rows) {
+        for (std::size_t threads : {1, 2}) {
+            const double limit = (threads == 1 ? peak1 : peak2) * 1e9 / flops;
+            const Rate& f = threads == 1 ? r.fast1 : r.fast2;
+            char layers[32] = "-";
+            if (threads == 1) std::snprintf(layers, sizeof layers, "%.1f %%", 100.0 * r.layers.median / limit);
+            std::printf("| %zu | %zu | %s | %.1f %%", r.batch, threads, layers, 100.0 * f.median / limit);
+#ifdef COURSE_HAVE_TORCH
+            std::printf(" | %.1f %%", 100.0 * (threads == 1 ? r.torch1 : r.torch2).median / limit);
+#endif
+            std::printf(" |\n");
+        }
+    }
 
     // Where the time goes: the stages of a step of the fast path, measured by thread 0.
     for (std::size_t threads : {1, 2}) {

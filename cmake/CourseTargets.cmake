@@ -17,6 +17,12 @@ endif()
 add_library(course_common INTERFACE)
 target_include_directories(course_common INTERFACE "${PROJECT_SOURCE_DIR}/common")
 target_link_libraries(course_common INTERFACE xtensor xtensor-blas ZLIB::ZLIB)
+# xt::linalg::dot calls OpenBLAS only when HAVE_CBLAS is defined before xtensor-blas's copy of FLENS (cxxblas)
+# is read. xtensor-blas 0.20 (Debian 12) defines it in xblas_config.hpp before that; 0.21 (Debian 13, Ubuntu
+# 24.04) includes cxxblas first and the config after, so without this line every product of the readable layers
+# runs cxxblas's generic loops: chapter 8's experiments took over 10 minutes instead of about 1 (measured
+# 2026-12-03). tests/common/test_blas.cpp checks that a float product reaches cblas_sgemm.
+target_compile_definitions(course_common INTERFACE HAVE_CBLAS=1)
 # clang 19 made C++17's relaxed matching of template template arguments (P0522R0) the default, and under
 # it xtensor before 0.26 (Debian 12 has 0.24.3) does not compile at all: its rebind_container partial
 # specializations in xutils.hpp become ambiguous, followed by hundreds of errors (xtensor issue #2804, fixed
