@@ -21,8 +21,8 @@ std::size_t course::sgemm_calls() {
 // The CBLAS enums are passed as int, as the C ABI passes them.
 extern "C" void cblas_sgemm(int order, int trans_a, int trans_b, int M, int N, int K, float alpha, const float* A,
                             int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-    using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*,
-                           int);
+    using Sgemm =
+        void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
     // The next definition after this executable's: the BLAS library's.
     static const auto real = reinterpret_cast<Sgemm>(dlsym(RTLD_NEXT, "cblas_sgemm"));
     if (real == nullptr) {
