@@ -29,6 +29,7 @@ std::vector<std::vector<double>> curve(Layer& layer, const Tensor<2>& x) {
     const Tensor<2> out = layer.forward(x);
     const Tensor<2> dx = layer.backward(xt::ones_like(x));
     std::vector<std::vector<double>> rows;
+    rows.reserve(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) rows.push_back({x.data()[i], out.data()[i], dx.data()[i]});
     return rows;
 }
