@@ -108,15 +108,21 @@ std::pair<std::string, std::string> default_data(const std::string& engine) {
 NamedData resolve_data(const std::string& choice, const std::string& engine) {
     const std::vector<std::string> digits = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
     auto [name, why] = choice.empty() ? default_data(engine) : std::pair{choice, std::string("chosen with --data")};
-    // The two sets that datasets/prepare.py writes: a clear error when one is not there yet
-    const std::pair<const char*, const char*> prepared[] = {{"mnist-subset", "train"}, {"mnist", "train --data mnist"}};
-    for (const auto& [set, command] : prepared) {
-        if (name != set) continue;
-        const fs::path folder = fs::path(COURSE_SOURCE_DIR) / "data" / set;
+    // The two sets that datasets/prepare.py writes, with the commands that prepare each: a clear error when one
+    // is not there yet
+    struct Prepared {
+        const char* name;
+        const char* course_command;  // ./course ...
+        const char* prepare_set;     // python3 -m datasets.prepare --set ...
+    };
+    const Prepared prepared[] = {{"mnist-subset", "train", "subset"}, {"mnist", "train --data mnist", "mnist"}};
+    for (const Prepared& set : prepared) {
+        if (name != set.name) continue;
+        const fs::path folder = fs::path(COURSE_SOURCE_DIR) / "data" / set.name;
         if (!fs::exists(folder / "train-images-idx3-ubyte")) {
-            throw DataError(folder.string() + ": the data set " + set + " is not prepared yet; run ./course " +
-                            command + " (it prepares it) or python3 -m datasets.prepare --set " +
-                            (name == "mnist" ? "mnist" : "subset"));
+            throw DataError(folder.string() + ": the data set " + set.name + " is not prepared yet; run ./course " +
+                            set.course_command + " (it prepares it) or python3 -m datasets.prepare --set " +
+                            set.prepare_set);
         }
         return {name, folder, digits, why};
     }
