@@ -120,9 +120,27 @@ struct Run {
     std::string colour;
 };
 
+// The comma-separated fields of one line of metrics.csv (no quoting: the training program writes none).
+std::vector<std::string> split_csv(const std::string& line) {
+    std::vector<std::string> fields;
+    std::size_t begin = 0;
+    for (std::size_t comma = line.find(','); comma != std::string::npos; comma = line.find(',', begin)) {
+        fields.push_back(line.substr(begin, comma - begin));
+        begin = comma + 1;
+    }
+    fields.push_back(line.substr(begin));
+    return fields;
+}
+
+// The index of the column `name` in a metrics.csv header.
+std::size_t column(const std::vector<std::string>& header, const std::string& name, const std::string& file) {
+    for (std::size_t i = 0; i < header.size(); ++i)
+        if (header[i] == name) return i;
+    throw std::runtime_error(file + ": no column " + name + " in its header");
+}
+
 // Section 8: held-out accuracy against seconds of training, read from the runs recorded in
-// chapters/07_network/runs/ (their README.md says how they were made). Columns of metrics.csv: epoch, ...,
-// test_accuracy (5th), ..., elapsed_seconds (8th).
+// chapters/07_network/runs/ (their README.md says how they were made).
 Figure accuracy_over_time() {
     const std::filesystem::path folder = std::filesystem::path(COURSE_SOURCE_DIR) / "chapters" / "07_network" / "runs";
     const std::vector<Run> runs = {
@@ -134,20 +152,19 @@ Figure accuracy_over_time() {
     for (std::size_t r = 0; r < runs.size(); ++r) {
         std::ifstream in(folder / runs[r].file);
         if (!in) throw std::runtime_error((folder / runs[r].file).string() + ": cannot read this recorded run");
+        // The columns are found by the names in the header line that the training program writes
         std::string line;
-        std::getline(in, line);  // the header
+        std::getline(in, line);
+        const std::vector<std::string> header = split_csv(line);
+        const std::size_t accuracy = column(header, "test_accuracy", runs[r].file);
+        const std::size_t elapsed = column(header, "elapsed_seconds", runs[r].file);
         std::vector<std::vector<double>> rows;
         while (std::getline(in, line)) {
-            std::vector<double> fields;
-            std::size_t begin = 0;
-            for (std::size_t comma = 0; comma != std::string::npos; begin = comma + 1) {
-                comma = line.find(',', begin);
-                fields.push_back(std::stod(line.substr(begin, comma - begin)));
-            }
-            if (fields.size() != 8)
+            const std::vector<std::string> fields = split_csv(line);
+            if (fields.size() != header.size())
                 throw std::runtime_error(runs[r].file + ": a line of " + std::to_string(fields.size()) +
-                                         " fields, not the 8 of metrics.csv");
-            rows.push_back({fields[7], 100.0 * fields[4]});
+                                         " fields, but the header has " + std::to_string(header.size()));
+            rows.push_back({std::stod(fields[elapsed]), 100.0 * std::stod(fields[accuracy])});
         }
         const std::string name = "run" + std::to_string(r);
         data += datablock(name, rows, 5);
