@@ -53,11 +53,12 @@ def main() -> int:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             results = []
             for source, code, said, seconds in pool.map(lambda s: tidy(args.clang_tidy, Path(tmp), s), sources):
-                state = "clean" if code == 0 and not said else (f"crashed (signal {-code})" if code < 0 else
-                                                               f"{len(said)} lines of findings")
+                clean = code == 0 and not said
+                state = "clean" if clean else (f"crashed (signal {-code})" if code < 0 else
+                                               f"{len(said)} lines of findings")
                 print(f"clang-tidy: {source.relative_to(ROOT)}: {state} ({seconds:.1f} s)", flush=True)
-                results.append((source, code, said))
-    bad = [(s, code, said) for s, code, said in results if code != 0 or said]
+                results.append((source, code, said, clean))
+    bad = [(s, code, said) for s, code, said, clean in results if not clean]
     for source, code, said in bad:
         print(f"\n--- clang-tidy on {source.relative_to(ROOT)} (exit code {code}):")
         print("\n".join(said) or "(it printed nothing)")
