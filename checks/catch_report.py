@@ -1,6 +1,7 @@
 """Runs a Catch2 (2 or 3) test executable with its XML reporter and reads the report, also one cut short by a
 crash: one result per test case (for ./course check and checks/mutations.py).
 """
+import contextlib
 import re
 import signal
 import subprocess
@@ -16,10 +17,8 @@ DOT_HINT = "(a matrix product got shapes that do not fit: print the shapes of bo
 @dataclass
 class CaseResult:
     name: str
-    tags: str
     passed: bool
     first_failure: str  # the first failed check or exception, with its INFO context; "" when the case passed
-    text: str           # every text of the case's report, on one line (for example to look for a TODO message)
 
 
 @dataclass
@@ -62,38 +61,33 @@ def first_failure(case: ET.Element) -> str:
         elif element.tag in ("Exception", "FatalErrorCondition", "Failure") and element.text:
             failures.append(element.text.strip())
     failures = [f"{f}\n{DOT_HINT}" if f == DOT_MISMATCH else f for f in failures]
-    first = failures[0] if failures else ""
-    if len(failures) > 1:
-        first += f"\n(and {len(failures) - 1} more failed check(s) in this test)"
-    return first
+    more = f"\n(and {len(failures) - 1} more failed check(s) in this test)" if len(failures) > 1 else ""
+    return failures[0] + more if failures else ""
 
 
 def read_report(data: bytes, process: subprocess.CompletedProcess) -> Run:
     """Reads a report, also one that stops in the middle because the executable died while it wrote it."""
     parser = ET.XMLPullParser(("start", "end"))
     run, open_case, complete = Run([], process), None, False
-    try:
+    with contextlib.suppress(ET.ParseError):
         parser.feed(data)
         parser.close()
-    except ET.ParseError:
-        pass
     for event, element in parser.read_events():
         complete = complete or (element.tag in ("Catch", "Catch2TestRun") and event == "end")  # Catch2 2, 3
-        if element.tag == "TestCase":
-            open_case = element.get("name", "?") if event == "start" else None
-            if event == "end":
-                overall = element.find("OverallResult")
-                run.cases.append(CaseResult(element.get("name", "?"), element.get("tags", ""),
-                                            overall is not None and overall.get("success") == "true",
-                                            first_failure(element), " ".join(t.strip() for t in element.itertext()
-                                                                             if t.strip())))
-                fatal = element.find(".//FatalErrorCondition")
-                if fatal is not None:  # Catch2 caught the signal, and reported it
-                    run.crashed_in = run.cases[-1].name
-                    run.signal = " ".join(re.findall(r"\bSIG[A-Z]+", fatal.text or ""))
+        if element.tag != "TestCase":
+            continue
+        open_case = element.get("name", "?") if event == "start" else None
+        if event == "end":
+            overall = element.find("OverallResult")
+            passed = overall is not None and overall.get("success") == "true"
+            run.cases.append(CaseResult(element.get("name", "?"), passed, first_failure(element)))
+            fatal = element.find(".//FatalErrorCondition")
+            if fatal is not None:  # Catch2 caught the signal, and reported it
+                run.crashed_in = run.cases[-1].name
+                run.signal = " ".join(re.findall(r"\bSIG[A-Z]+", fatal.text or ""))
     if open_case is not None:  # died inside a test case before Catch2 could report it
         run.crashed_in = open_case
-        run.cases.append(CaseResult(open_case, "", False, "(the test executable died in this test)", ""))
+        run.cases.append(CaseResult(open_case, False, "(the test executable died in this test)"))
     if not run.signal and -process.returncode in signal.valid_signals():
         run.signal = signal.Signals(-process.returncode).name
     run.crashed = process.returncode < 0 or not complete or run.crashed_in is not None

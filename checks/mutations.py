@@ -12,11 +12,10 @@ restored. A crash or a time-out counts as caught; a mutant that does not apply o
 """
 import argparse
 import os
-import queue
-import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -37,20 +36,18 @@ class Mutation:
     edits: tuple[tuple[str, str], ...]  # (original text, replacement); each original occurs exactly once
 
 
-def load_catalogue(root: Path = ROOT) -> list[Mutation]:
+def load_catalogue() -> list[Mutation]:
     mutations = []
     for chapter in CHAPTERS:
-        path = root / "tests" / chapter.folder / "mutations.toml"
+        path = ROOT / "tests" / chapter.folder / "mutations.toml"
         if not path.is_file():
             continue
         try:
-            entries = tomllib.loads(path.read_text(encoding="utf-8")).get("mutation", [])
-            for e in entries:
-                edits = e.get("edit") or [e]
+            for e in tomllib.loads(path.read_text(encoding="utf-8")).get("mutation", []):
                 mutations.append(Mutation(chapter.tag, f"{chapter.folder}/{e['file']}", e["description"],
-                                          tuple((x["original"], x["replacement"]) for x in edits)))
+                                          tuple((x["original"], x["replacement"]) for x in e.get("edit") or [e])))
         except (tomllib.TOMLDecodeError, KeyError) as error:
-            raise SystemExit(f"mutations: {path.relative_to(root)}: {error!r}")
+            raise SystemExit(f"mutations: {path.relative_to(ROOT)}: {error!r}")
     return mutations
 
 
@@ -62,11 +59,10 @@ def catalogue_problems(mutations: list[Mutation]) -> list[str]:
         if (m.chapter, m.description) in seen:
             problems.append(f"{where} is in the catalogue twice")
         seen.add((m.chapter, m.description))
-        path = SOLUTIONS / m.file
-        if not path.is_file():
+        if not (SOLUTIONS / m.file).is_file():
             problems.append(f"{where} no longer applies: the file does not exist")
             continue
-        text, spans = path.read_text(), []
+        text, spans = (SOLUTIONS / m.file).read_text(), []
         for original, replacement in m.edits:
             count = text.count(original)
             if original == replacement:
@@ -87,7 +83,6 @@ def catalogue_problems(mutations: list[Mutation]) -> list[str]:
 class Outcome:
     status: str  # "caught", "SURVIVED", "PROBLEM", or "ok" for an unmutated chapter
     detail: str
-    seconds: float = 0.0
 
 
 class Worker:
@@ -99,15 +94,12 @@ class Worker:
 
     def sync_copy(self) -> None:
         """Makes src an exact copy of solutions/, writing only files that differ (keeps builds incremental)."""
-        wanted = set()
-        for path in SOLUTIONS.rglob("*"):
-            if path.is_file():
-                rel = path.relative_to(SOLUTIONS)
-                wanted.add(rel)
-                target = self.src / rel
-                if not target.is_file() or target.read_bytes() != path.read_bytes():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(path.read_bytes())
+        wanted = {path.relative_to(SOLUTIONS): path.read_bytes() for path in SOLUTIONS.rglob("*") if path.is_file()}
+        for rel, data in wanted.items():
+            target = self.src / rel
+            if not target.is_file() or target.read_bytes() != data:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
         for path in self.src.rglob("*"):
             if path.is_file() and path.relative_to(self.src) not in wanted:
                 path.unlink()
@@ -125,24 +117,23 @@ class Worker:
     def build_and_test(self, chapter: str) -> Outcome:
         """Builds the chapter's tests and runs them: 'caught' when any fails, crashes or times out. A chapter with
         [float] cases also has test_chNN_float (tests/CMakeLists.txt): a float-only bug is caught there."""
-        targets = [(f"test_{chapter}", None)]
+        targets = {f"test_{chapter}": None}  # the executable and its test spec
         if (self.build / "tests" / "CMakeFiles" / f"test_{chapter}_float.dir").is_dir():
-            targets.append((f"test_{chapter}_float", "[float]"))
-        run = subprocess.run(["cmake", "--build", str(self.build), "--parallel", "1", "--target",
-                              *(target for target, _ in targets)], capture_output=True, text=True)
+            targets[f"test_{chapter}_float"] = "[float]"
+        run = subprocess.run(["cmake", "--build", str(self.build), "--parallel", "1", "--target", *targets],
+                             capture_output=True, text=True)
         if run.returncode != 0:
             errors = [line for line in (run.stdout + run.stderr).splitlines() if "error" in line.lower()]
             return Outcome("PROBLEM", "does not compile: " + (errors[0].strip() if errors else run.stderr[-500:]))
         timeout, total = self.args.test_timeout, 0
-        for target, spec in targets:
+        for target, spec in targets.items():
             with tempfile.TemporaryDirectory(prefix="mutation-run-") as tmp:  # no shared working directory
                 try:
                     result = run_tests(self.build / "tests" / target, cwd=tmp, timeout=timeout, spec=spec)
                 except subprocess.TimeoutExpired:
                     return Outcome("caught", f"{target} timed out after {timeout} s (an endless loop or a slow mutant)")
             if result.crashed:
-                code = result.process.returncode
-                how = f"signal {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"exit code {code}"
+                how = f"signal {result.signal}" if result.signal else f"exit code {result.process.returncode}"
                 return Outcome("caught", f"{target} crashed ({how}) before the test report was complete")
             if not result.cases:
                 return Outcome("PROBLEM", f"no test case of {target} ran")
@@ -155,9 +146,9 @@ class Worker:
 
     def unmutated(self, chapter: str) -> Outcome:
         result = self.build_and_test(chapter)
-        ok = result.status == "SURVIVED"  # every test passes: what an unmutated copy must do
-        return Outcome("ok" if ok else "PROBLEM", result.detail if ok else f"the unmutated solutions fail: "
-                                                                           f"{result.detail}")
+        if result.status != "SURVIVED":  # an unmutated copy must pass every test
+            return Outcome("PROBLEM", f"the unmutated solutions fail: {result.detail}")
+        return Outcome("ok", result.detail)
 
     def mutant(self, m: Mutation) -> Outcome:
         path = self.src / m.file
@@ -178,25 +169,20 @@ class Worker:
 
 def run_all(workers: list[Worker], items: list, work, say) -> dict:
     """work(worker, item) for every item, each on a free worker; returns {item: Outcome}."""
-    free: queue.Queue[Worker] = queue.Queue()
-    for w in workers:
-        free.put(w)
-    results: dict = {}
+    spare, mine, results = list(workers), threading.local(), {}
 
     def one(item):
-        worker, start = free.get(), time.monotonic()
+        start = time.monotonic()
         try:
-            result = work(worker, item)
+            result = work(mine.worker, item)
         except Exception as error:  # a broken worker must not lose the item
             result = Outcome("PROBLEM", f"the check itself failed: {error}")
-        finally:
-            free.put(worker)
-        result.seconds = time.monotonic() - start
         results[item] = result
         say(f"  [{len(results)}/{len(items)}] {getattr(item, 'description', item)}: {result.status} "
-            f"({result.seconds:.0f} s)")
+            f"({time.monotonic() - start:.0f} s)")
 
-    with ThreadPoolExecutor(len(workers)) as pool:
+    # at most one thread per worker, each given a worker of its own when it starts
+    with ThreadPoolExecutor(len(workers), initializer=lambda: setattr(mine, "worker", spare.pop())) as pool:
         list(pool.map(one, items))
     return results
 

@@ -17,7 +17,8 @@ SOLUTIONS = ROOT / "solutions"
 CHAPTERS = ROOT / "chapters"
 CODE_SUFFIXES = {".hpp", ".h", ".cpp"}
 
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)// TODO\((?P<chapter>ch\d\d)\) begin: (?P<function>.+?) -- (?P<next>.+?)\s*$")
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)// TODO\((?P<chapter>ch\d\d)\) begin: (?P<function>.+?) -- "
+                   r"(?P<next_step>.+?)\s*$")
 END = re.compile(r"^[ \t]*// TODO\((?P<chapter>ch\d\d)\) end\s*$")
 ANY_MARKER = re.compile(r"//\s*TODO\(ch\d\d\)\s*(begin|end)")
 
@@ -28,14 +29,14 @@ class SkeletonError(Exception):
 
 @dataclass
 class Region:
-    begin_line: str  # the marker line, with its newline
-    end_line: str
-    body: list[str]
+    begin_line: str   # the marker line, with its newline
+    line_number: int  # 1-based line of the begin marker
+    indent: str
     chapter: str
     function: str
     next_step: str
-    indent: str
-    line_number: int  # 1-based line of the begin marker
+    body: list[str] = field(default_factory=list)
+    end_line: str = ""
 
     def stub(self) -> list[str]:
         def quote(s: str) -> str:
@@ -45,81 +46,71 @@ class Region:
 
 @dataclass
 class Parsed:
-    """A file split into text outside the regions (len(regions) + 1 pieces) and the regions."""
-    outside: list[list[str]] = field(default_factory=list)
-    regions: list[Region] = field(default_factory=list)
+    """A file as its lines outside the TODO regions and its regions, in their order."""
+    pieces: list[str | Region] = field(default_factory=list)
+
+    @property
+    def regions(self) -> list[Region]:
+        return [p for p in self.pieces if isinstance(p, Region)]
+
+    def skeleton(self) -> str:
+        return "".join(p if isinstance(p, str) else "".join([p.begin_line, *p.stub(), p.end_line])
+                       for p in self.pieces)
 
 
 def parse(path: Path) -> Parsed:
-    parsed, current = Parsed(outside=[[]]), None
+    def error(number: int, text: str) -> SkeletonError:
+        return SkeletonError(f"{path.relative_to(ROOT)}:{number}: {text}")
+
+    parsed, current = Parsed(), None
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(keepends=True), start=1):
         begin, end = BEGIN.match(line), END.match(line)
-        if current is None:
-            if begin:
-                current = Region(line, "", [], begin["chapter"], begin["function"], begin["next"],
-                                 begin["indent"], number)
-            elif end:
-                raise SkeletonError(f"{path.relative_to(ROOT)}:{number}: 'TODO(..) end' without a matching begin")
-            elif ANY_MARKER.search(line):
-                raise SkeletonError(f"{path.relative_to(ROOT)}:{number}: malformed TODO marker; write "
-                                    f"'// TODO(chNN) begin: Function -- next step' or '// TODO(chNN) end'")
-            else:
-                parsed.outside[-1].append(line)
+        if begin and current is not None:
+            raise error(number, f"TODO region opened at line {current.line_number} is not closed before this "
+                                "one begins")
+        if begin:
+            current = Region(line, number, **begin.groupdict())
+        elif end and current is None:
+            raise error(number, "'TODO(..) end' without a matching begin")
+        elif end and end["chapter"] != current.chapter:
+            raise error(number, f"region begun as TODO({current.chapter}) ends as TODO({end['chapter']})")
+        elif end:
+            current.end_line = line
+            parsed.pieces.append(current)
+            current = None
+        elif current is not None:
+            current.body.append(line)
+        elif ANY_MARKER.search(line):
+            raise error(number, "malformed TODO marker; write '// TODO(chNN) begin: Function -- next step' or "
+                                "'// TODO(chNN) end'")
         else:
-            if begin:
-                raise SkeletonError(f"{path.relative_to(ROOT)}:{number}: TODO region opened at line "
-                                    f"{current.line_number} is not closed before this one begins")
-            if end:
-                if end["chapter"] != current.chapter:
-                    raise SkeletonError(f"{path.relative_to(ROOT)}:{number}: region begun as "
-                                        f"TODO({current.chapter}) ends as TODO({end['chapter']})")
-                current.end_line = line
-                parsed.regions.append(current)
-                parsed.outside.append([])
-                current = None
-            else:
-                current.body.append(line)
+            parsed.pieces.append(line)
     if current is not None:
-        raise SkeletonError(f"{path.relative_to(ROOT)}:{current.line_number}: TODO region is never closed")
+        raise error(current.line_number, "TODO region is never closed")
     return parsed
 
 
-def render_skeleton(parsed: Parsed) -> str:
-    out: list[str] = []
-    for i, region in enumerate(parsed.regions):
-        out += parsed.outside[i]
-        out += [region.begin_line, *region.stub(), region.end_line]
-    out += parsed.outside[-1]
-    return "".join(out)
-
-
-def chapter_dirs() -> list[Path]:
-    return sorted(p for p in SOLUTIONS.iterdir() if p.is_dir() and re.match(r"^\d\d_", p.name))
-
-
-def solution_files(chapter: Path) -> list[Path]:
-    return sorted(p for p in chapter.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES)
-
-
-def validate_solution(path: Path, parsed: Parsed) -> None:
-    expected = "ch" + path.relative_to(SOLUTIONS).parts[0][:2]
-    for region in parsed.regions:
-        if region.chapter != expected:
-            raise SkeletonError(f"{path.relative_to(ROOT)}:{region.line_number}: region is tagged "
-                                f"TODO({region.chapter}) but the file belongs to {expected}")
-    if "course::todo(" in path.read_text(encoding="utf-8"):
-        raise SkeletonError(f"{path.relative_to(ROOT)}: a solution must not call course::todo()")
-
-
-def skeletons() -> dict[Path, tuple[Parsed, str]]:
-    """Every solution file (relative to solutions/) with its parsed form and its rendered skeleton."""
+def skeletons() -> dict[Path, Parsed]:
+    """Every solution file of a chapter (relative to solutions/), parsed."""
     result = {}
-    for chapter in chapter_dirs():
-        for path in solution_files(chapter):
-            parsed = parse(path)
-            validate_solution(path, parsed)
-            result[path.relative_to(SOLUTIONS)] = (parsed, render_skeleton(parsed))
+    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*/**/*")):
+        if path.suffix not in CODE_SUFFIXES or not path.is_file():
+            continue
+        rel, parsed = path.relative_to(SOLUTIONS), parse(path)
+        result[rel] = parsed
+        expected = "ch" + rel.parts[0][:2]
+        for region in parsed.regions:
+            if region.chapter != expected:
+                raise SkeletonError(f"{path.relative_to(ROOT)}:{region.line_number}: region is tagged "
+                                    f"TODO({region.chapter}) but the file belongs to {expected}")
+        if "course::todo(" in path.read_text(encoding="utf-8"):
+            raise SkeletonError(f"{path.relative_to(ROOT)}: a solution must not call course::todo()")
     return result
+
+
+def worked(actual: Parsed, expected: Parsed) -> list[Region]:
+    """The regions of actual (a file of chapters/) whose body is no longer the stub: the learner's work."""
+    return [a for a, e in zip(actual.regions, expected.regions) if a.body != e.stub()]
 
 
 def write_if_changed(target: Path, text: str) -> bool:
@@ -131,29 +122,19 @@ def write_if_changed(target: Path, text: str) -> bool:
 
 
 def cmd_generate(args) -> int:
-    for rel, (_, text) in skeletons().items():
-        write_if_changed(Path(args.out).resolve() / rel, text)
+    for rel, parsed in skeletons().items():
+        write_if_changed(Path(args.out).resolve() / rel, parsed.skeleton())
     return 0
 
 
-def learner_regions(rel: Path, expected: Parsed) -> list[Region]:
-    """Regions of chapters/rel whose body is no longer the stub (the learner's work)."""
-    path = CHAPTERS / rel
-    if not path.exists():
-        return []
-    return [r for r, e in zip(parse(path).regions, expected.regions) if r.body != e.stub()]
-
-
 def cmd_write(args) -> int:
-    for rel, (parsed, text) in skeletons().items():
+    for rel, parsed in skeletons().items():
         target = CHAPTERS / rel
-        if target.exists() and not args.force:
-            worked = learner_regions(rel, parsed)
-            if worked:
-                print(f"skeletons: chapters/{rel} holds your work in {len(worked)} TODO region(s); "
-                      f"not overwritten (use --force to discard it)", file=sys.stderr)
-                continue
-        if write_if_changed(target, text):
+        kept = worked(parse(target), parsed) if target.exists() and not args.force else []
+        if kept:
+            print(f"skeletons: chapters/{rel} holds your work in {len(kept)} TODO region(s); "
+                  f"not overwritten (use --force to discard it)", file=sys.stderr)
+        elif write_if_changed(target, parsed.skeleton()):
             print(f"skeletons: wrote chapters/{rel}")
     return 0
 
@@ -162,7 +143,7 @@ def cmd_check(args) -> int:
     strict = args.strict or bool(os.environ.get("CI"))
     problems: list[str] = []
     learner_work, expected_files = 0, skeletons()
-    for rel, (expected, text) in expected_files.items():
+    for rel, expected in expected_files.items():
         path = CHAPTERS / rel
         if not path.exists():
             problems.append(f"chapters/{rel} is missing (its solution is solutions/{rel}); "
@@ -173,30 +154,26 @@ def cmd_check(args) -> int:
         except SkeletonError as e:
             problems.append(str(e))
             continue
-        same_frame = (len(actual.regions) == len(expected.regions)
-                      and actual.outside == expected.outside
-                      and all(a.begin_line == e.begin_line and a.end_line == e.end_line
-                              for a, e in zip(actual.regions, expected.regions)))
-        if not same_frame:
-            current = path.read_text(encoding="utf-8")
-            diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), current.splitlines(keepends=True),
+        # the same skeleton means the same text outside the regions and the same markers
+        if actual.skeleton() != expected.skeleton():
+            diff = "".join(difflib.unified_diff(expected.skeleton().splitlines(keepends=True),
+                                                path.read_text(encoding="utf-8").splitlines(keepends=True),
                                                 f"generated from solutions/{rel}", f"chapters/{rel}", n=2))
             problems.append(f"chapters/{rel} differs from its solution outside the TODO regions "
                             f"(edit solutions/{rel}, then run: python3 -m checks.skeletons write):\n{diff}")
             continue
-        for a, e in zip(actual.regions, expected.regions):
-            if a.body != e.stub():
-                learner_work += 1
-                if strict:
-                    problems.append(f"chapters/{rel}:{a.line_number}: TODO region '{a.function}' does not hold "
-                                    f"its stub (a solved exercise must not be committed to chapters/)")
+        solved = worked(actual, expected)
+        learner_work += len(solved)
+        if strict:
+            problems += [f"chapters/{rel}:{a.line_number}: TODO region '{a.function}' does not hold its stub "
+                         f"(a solved exercise must not be committed to chapters/)" for a in solved]
     for path in sorted(CHAPTERS.rglob("*")):
         if path.is_file() and path.suffix in CODE_SUFFIXES and path.relative_to(CHAPTERS) not in expected_files:
             problems.append(f"chapters/{path.relative_to(CHAPTERS)} has no solution in solutions/ "
                             f"(every skeleton is generated from a solution)")
     for p in problems:
         print(f"skeleton drift: {p}", file=sys.stderr)
-    regions = sum(len(parsed.regions) for parsed, _ in expected_files.values())
+    regions = sum(len(parsed.regions) for parsed in expected_files.values())
     if problems:
         print(f"skeleton check FAILED: {len(problems)} problem(s) in {len(expected_files)} files", file=sys.stderr)
         return 1
@@ -207,17 +184,14 @@ def cmd_check(args) -> int:
 
 def cmd_status(args) -> int:
     status = {}
-    for rel, (expected, _) in skeletons().items():
-        chapter = rel.parts[0]
-        entry = status.setdefault(chapter, {"exercises": 0, "untouched": 0, "functions_left": []})
+    for rel, expected in skeletons().items():
+        entry = status.setdefault(rel.parts[0], {"exercises": 0, "untouched": 0, "functions_left": []})
         entry["exercises"] += len(expected.regions)
-        path = CHAPTERS / rel
-        if not path.exists():
-            continue
-        for a in parse(path).regions:
-            if any(a.body == e.stub() for e in expected.regions if e.function == a.function):
-                entry["untouched"] += 1
-                entry["functions_left"].append(a.function)
+        if (CHAPTERS / rel).exists():
+            left = [a.function for a in parse(CHAPTERS / rel).regions
+                    if any(a.body == e.stub() for e in expected.regions if e.function == a.function)]
+            entry["untouched"] += len(left)
+            entry["functions_left"] += left
     json.dump(status, sys.stdout, indent=1)
     print()
     return 0

@@ -19,6 +19,7 @@ Plain CMake works as well:
   cmake --build --preset learner --target check_ch01     (builds chapter 1's tests and runs them with CTest)
 """
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -35,11 +36,10 @@ from checks.catch_report import count_cases, run_tests
 from cli import hints
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = ROOT / ".course"
-STATE_FILE = STATE_DIR / "state.json"
+STATE_FILE = ROOT / ".course" / "state.json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Chapter:
     number: int
     folder: str
@@ -59,24 +59,20 @@ CHAPTER_FOLDER = re.compile(r"^(?P<number>\d\d)_(?P<name>.+)$")  # as tests/CMak
 CHAPTER_HEADING = re.compile(r"^#\s+(?:Chapter\s+\d+\s*:\s*)?(?P<title>.+?)\s*#*\s*$")
 
 
-def chapter_title(folder: Path) -> str:
-    """The first heading of the chapter's README.md, without its "Chapter N: " prefix."""
-    try:
-        for line in (folder / "README.md").read_text(encoding="utf-8").splitlines():
-            match = CHAPTER_HEADING.match(line)
-            if match:
-                return match.group("title")
-    except (FileNotFoundError, UnicodeDecodeError):
-        pass
-    return CHAPTER_FOLDER.match(folder.name).group("name").replace("_", " ")
-
-
 def find_chapters(root: Path = ROOT) -> list[Chapter]:
-    """Every chapter folder chapters/NN_name, in order: no list of chapters is written by hand anywhere."""
-    folders = (root / "chapters").iterdir() if (root / "chapters").is_dir() else []
-    return sorted((Chapter(int(CHAPTER_FOLDER.match(f.name).group("number")), f.name, chapter_title(f))
-                   for f in folders if f.is_dir() and CHAPTER_FOLDER.match(f.name)),
-                  key=lambda c: c.number)
+    """Every chapter folder chapters/NN_name, in order, with the first heading of its README.md as its title
+    (without "Chapter N: "): no list of chapters is written by hand anywhere."""
+    chapters = []
+    for folder in (root / "chapters").iterdir() if (root / "chapters").is_dir() else []:
+        if folder.is_dir() and (match := CHAPTER_FOLDER.match(folder.name)):
+            try:
+                lines = (folder / "README.md").read_text(encoding="utf-8").splitlines()
+            except (FileNotFoundError, UnicodeDecodeError):
+                lines = []
+            headings = (heading.group("title") for heading in map(CHAPTER_HEADING.match, lines) if heading)
+            title = next(headings, match.group("name").replace("_", " "))
+            chapters.append(Chapter(int(match.group("number")), folder.name, title))
+    return sorted(chapters)
 
 
 CHAPTERS = find_chapters()
@@ -87,8 +83,7 @@ class CourseError(Exception):
 
 
 # small helpers ---------------------------------------------------------------------------------------
-def say(message: str = "") -> None:
-    print(message, flush=True)
+say = functools.partial(print, flush=True)
 
 
 def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -98,14 +93,13 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 def chapter_by_number(text: str) -> Chapter:
     if not re.fullmatch(r"\d{1,2}", text):
         raise CourseError(f"'{text}' is not a chapter number; use 1 to {len(CHAPTERS)}")
-    number = int(text)
-    for chapter in CHAPTERS:
-        if chapter.number == number:
-            if not chapter.written:
-                raise CourseError(f"chapter {number} ({chapter.title}) is not written yet; "
-                                  f"./course progress shows which chapters exist")
-            return chapter
-    raise CourseError(f"there is no chapter {number}; the chapters are 1 to {len(CHAPTERS)}")
+    chapter = next((c for c in CHAPTERS if c.number == int(text)), None)
+    if chapter is None:
+        raise CourseError(f"there is no chapter {int(text)}; the chapters are 1 to {len(CHAPTERS)}")
+    if not chapter.written:
+        raise CourseError(f"chapter {chapter.number} ({chapter.title}) is not written yet; "
+                          f"./course progress shows which chapters exist")
+    return chapter
 
 
 def load_state() -> dict:
@@ -116,7 +110,7 @@ def load_state() -> dict:
 
 
 def save_state(state: dict) -> None:
-    STATE_DIR.mkdir(exist_ok=True)
+    STATE_FILE.parent.mkdir(exist_ok=True)
     tmp = STATE_FILE.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=1))
     tmp.replace(STATE_FILE)
@@ -125,20 +119,11 @@ def save_state(state: dict) -> None:
 def chapter_hash(chapter: Chapter) -> str:
     """A hash of the learner's files of one chapter and of every earlier one (later chapters use them)."""
     digest = hashlib.sha256()
-    for c in [earlier for earlier in CHAPTERS if earlier.number <= chapter.number]:
-        folder = ROOT / "chapters" / c.folder
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            if path.suffix in {".hpp", ".h", ".cpp"}:
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
+    for path in sorted(path for c in CHAPTERS if c.number <= chapter.number
+                       for path in (ROOT / "chapters" / c.folder).rglob("*") if path.suffix in {".hpp", ".h", ".cpp"}):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def exercise_status() -> dict:
-    out = run([sys.executable, "-m", "checks.skeletons", "status"], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise CourseError(f"could not read the exercises: {out.stderr.strip()}")
-    return json.loads(out.stdout)
 
 
 # setup -----------------------------------------------------------------------------------------------
@@ -197,20 +182,14 @@ def missing_packages(packages: list[str]) -> list[str]:
     if not shutil.which("dpkg-query"):
         raise CourseError("this is not a Debian-like system (dpkg-query is missing); install the packages of "
                           "cli/packages.txt by hand, then run ./course setup --no-install")
-    missing = []
-    for package in packages:
-        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
-        if status.returncode != 0 or "install ok installed" not in status.stdout:
-            missing.append(package)
-    return missing
+    query = [subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True) for p in packages]
+    return [p for p, q in zip(packages, query) if q.returncode != 0 or "install ok installed" not in q.stdout]
 
 
 def apt_install(packages: list[str]) -> None:
-    prefix: list[str] = []
-    if os.geteuid() != 0:
-        if not shutil.which("sudo"):
-            raise CourseError("installing packages needs root: run ./course setup as root, or install sudo")
-        prefix = ["sudo"]
+    if os.geteuid() != 0 and not shutil.which("sudo"):
+        raise CourseError("installing packages needs root: run ./course setup as root, or install sudo")
+    prefix = ["sudo"] if os.geteuid() != 0 else []
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     lock = ["-o", "DPkg::Lock::Timeout=600"]
     say(f"course: installing {len(packages)} Debian package(s): {' '.join(packages)}")
@@ -234,21 +213,23 @@ def ensure_configured(preset: str) -> None:
         configure(preset)
 
 
+def built(preset: str, *targets: str) -> bool:
+    """cmake --build on a track: the targets named, or everything."""
+    return run(["cmake", "--build", "--preset", preset, *(["--target", *targets] if targets else [])]).returncode == 0
+
+
 def install_missing() -> None:
     system, pretty = this_system()
     if system not in TESTED:
         say(f"course: this is {pretty}, which the course does not test; it installs nothing here. It needs these "
             f"packages ({column_for(system)} names, untested guidance in README.md, section \"Other systems\"): "
             f"{' '.join(packages_for(system))}")
-        return
-    missing = missing_packages(packages_for(system))
-    if not missing:
+    elif not (missing := missing_packages(packages_for(system))):
         say(f"course: every package the course needs on {pretty} is installed")
-        return
-    apt_install(missing)
-    still = missing_packages(missing)
-    if still:
-        raise CourseError(f"these packages are still missing after apt-get: {' '.join(still)}")
+    else:
+        apt_install(missing)
+        if still := missing_packages(missing):
+            raise CourseError(f"these packages are still missing after apt-get: {' '.join(still)}")
 
 
 def cmd_setup(args) -> int:
@@ -263,13 +244,6 @@ def cmd_setup(args) -> int:
 
 
 # check -----------------------------------------------------------------------------------------------
-def indent(text: str, prefix: str = "      ") -> str:
-    lines = []
-    for line in text.splitlines():
-        lines += textwrap.wrap(line, width=110, initial_indent=prefix, subsequent_indent=prefix + "  ") or [prefix]
-    return "\n".join(lines)
-
-
 def test_executables(chapter: Chapter) -> list[tuple[Path, str | None, str]]:
     """(path, test spec, prefix of the case names) of chapter N's tests. A chapter whose results depend on precision
     also has test_chNN_float, the same tests built with real = float; only its [float] cases count."""
@@ -282,10 +256,9 @@ def cmd_check(args) -> int:
     chapter = chapter_by_number(args.chapter)
     ensure_configured("learner")
     say(f"course: building chapter {chapter.number} (test_{chapter.tag}) against your code in chapters/")
-    def build(target: str) -> bool:
-        return run(["cmake", "--build", "--preset", "learner", "--target", target]).returncode == 0
     # The first build may configure again and so make test_chNN_float known: look for it after that build.
-    if not (build(f"test_{chapter.tag}") and all(build(exe.name) for exe, _, _ in test_executables(chapter)[1:])):
+    if not (built("learner", f"test_{chapter.tag}")
+            and all(built("learner", exe.name) for exe, _, _ in test_executables(chapter)[1:])):
         say(f"\nChapter {chapter.number} does not compile yet: the compiler's first error above names the file and "
             f"line. Fix it, then run ./course check {chapter.number} again.")
         record(chapter, passed=0, total=0, compiled=False)
@@ -306,8 +279,8 @@ def cmd_check(args) -> int:
     say(f"\nChapter {chapter.number}: {chapter.title} (learner track)")
     for case in cases:
         say(f"  {'pass' if case.passed else 'CRASH' if case.name in crashed else 'FAIL'}  {case.name}")
-        if not case.passed and case.first_failure:
-            say(indent(case.first_failure))
+        for line in case.first_failure.splitlines() if not case.passed else []:  # indented, wrapped at 110
+            say("\n".join(textwrap.wrap(line, width=110, initial_indent=" " * 6, subsequent_indent=" " * 8)) or " " * 6)
     say()
     record(chapter, passed=passed, total=total, compiled=True,
            crashed=min(crashed, default="before its report") if crashes else None)
@@ -349,19 +322,19 @@ def record(chapter: Chapter, passed: int, total: int, compiled: bool, crashed: s
 
 # progress --------------------------------------------------------------------------------------------
 def cmd_progress(args) -> int:
-    exercises = exercise_status()
-    checks = load_state().get("checks", {})
+    out = run([sys.executable, "-m", "checks.skeletons", "status"], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise CourseError(f"could not read the exercises: {out.stderr.strip()}")
+    exercises, checks = json.loads(out.stdout), load_state().get("checks", {})
     say("Chapter                                                     Status")
     for chapter in CHAPTERS:
-        label = f"{chapter.number}. {chapter.title}"
-        if not chapter.written:
-            say(f"  {label:<58} not written yet")
-            continue
         ex = exercises.get(chapter.folder, {"exercises": 0, "untouched": 0})
         total, left = ex["exercises"], ex["untouched"]
         todos = f"{left} of {total} TODOs left"
         check = checks.get(chapter.tag)
-        if check is None:
+        if not chapter.written:
+            status = "not written yet"
+        elif check is None:
             status = f"not started ({todos})" if left == total else f"in progress, not checked yet ({todos})"
         elif check["files"] != chapter_hash(chapter):
             status = f"changed since the last check ({todos}); run ./course check {chapter.number}"
@@ -372,37 +345,28 @@ def cmd_progress(args) -> int:
         elif check["passed"] == check["total"] and check["total"] > 0:
             status = f"passed ({check['total']} tests)"
         else:
-            failing = check["total"] - check["passed"]
-            status = f"failing: {failing} of {check['total']} tests ({todos})"
-        say(f"  {label:<58} {status}")
+            status = f"failing: {check['total'] - check['passed']} of {check['total']} tests ({todos})"
+        say(f"  {f'{chapter.number}. {chapter.title}':<58} {status}")
     return 0
 
 
 # hint ------------------------------------------------------------------------------------------------
-def read_hints(chapter: Chapter) -> list[hints.Topic]:
-    path = ROOT / "chapters" / chapter.folder / "hints.md"
-    if not path.exists():
-        raise CourseError(f"chapter {chapter.number} has no hints file ({path.relative_to(ROOT)})")
-    try:
-        return hints.parse(path.read_text(), str(path.relative_to(ROOT)))
-    except ValueError as e:
-        raise CourseError(str(e)) from None
-
-
 def cmd_hint(args) -> int:
     """The state keeps, per chapter, how many steps of each topic were shown and which topic was chosen last:
     `./course hint 5 padding` chooses a topic, and a later `./course hint 5` goes on with it."""
     chapter = chapter_by_number(args.chapter)
-    topics = read_hints(chapter)
+    path = ROOT / "chapters" / chapter.folder / "hints.md"
+    if not path.exists():
+        raise CourseError(f"chapter {chapter.number} has no hints file ({path.relative_to(ROOT)})")
+    try:
+        topics = hints.parse(path.read_text(), str(path.relative_to(ROOT)))
+    except ValueError as e:
+        raise CourseError(str(e)) from None
     state = load_state()
     saved = state.setdefault("hints", {}).get(chapter.tag)
-    mine = saved if isinstance(saved, dict) else {}  # an older ./course kept one number here
+    mine = state["hints"][chapter.tag] = saved if isinstance(saved, dict) else {}  # an older ./course kept a number
     seen: dict[str, int] = mine.setdefault("seen", {})
     command = f"./course hint {chapter.number}"
-
-    def save() -> None:
-        state["hints"][chapter.tag] = mine
-        save_state(state)
 
     def show(index: int, steps: range) -> None:
         topic = topics[index]
@@ -447,12 +411,11 @@ def cmd_hint(args) -> int:
     else:
         # go on with the topic chosen last; else the first one with steps not yet seen
         left = [i for i, topic in enumerate(topics) if seen.get(topic.title, 0) < len(topic.steps)]
-        current = next((i for i in left if topics[i].title == mine.get("current")), None)
-        if current is None and not left:
+        if not left:
             say(f"You have seen every step of all {len(topics)} hints of chapter {chapter.number}.\n"
                 f"{command} --list lists them, {command} NUMBER shows one again, {command} --reset starts over.")
             return 0
-        index = current if current is not None else left[0]
+        index = next((i for i in left if topics[i].title == mine.get("current")), left[0])
     topic = topics[index]
     done = seen.get(topic.title, 0)
     mine["current"] = topic.title
@@ -465,7 +428,7 @@ def cmd_hint(args) -> int:
     else:
         show(index, range(done, done + 1))
         seen[topic.title] = done + 1
-    save()
+    save_state(state)
     done = seen[topic.title]
     if done < len(topic.steps):
         say(f"(Try it first. {command} again shows step {done + 1} of this hint; {command} --list lists all "
@@ -476,7 +439,7 @@ def cmd_hint(args) -> int:
     return 0
 
 
-# train and start -------------------------------------------------------------------------------------
+# the programs: train, experiments, bench, figures, start ---------------------------------------------
 def prepare_data(*sets: str) -> None:
     """datasets/prepare.py for each set ("subset", "mnist"): once they are there, it only checks them."""
     for name in sets:
@@ -494,88 +457,77 @@ def data_sets_for(extra: list[str]) -> tuple[str, ...]:
     return ("subset", "mnist")
 
 
-def build_target(preset: str, target: str) -> Path:
+def build_program(preset: str, target: str, folder: str = "programs/{}") -> str:
+    """Builds target on the preset's track; the path of its executable, build/PRESET/FOLDER/TARGET ({}: TARGET)."""
     ensure_configured(preset)
     say(f"course: building {target} on the {preset} track")
-    if run(["cmake", "--build", "--preset", preset, "--target", target]).returncode != 0:
+    if not built(preset, target):
         hint = (" Your chapters must compile first: ./course check N shows where." if preset == "learner" else "")
         raise CourseError(f"{target} does not build on the {preset} track (see above).{hint}")
-    return ROOT / "build" / preset
+    return str(ROOT / "build" / preset / folder.format(target) / target)
 
 
-def cmd_train(args, extra: list[str]) -> int:
+def cmd_train(args) -> int:
     install_missing()
-    prepare_data(*data_sets_for(extra))
-    build = build_target(args.track, "train")
-    cmd = [str(build / "programs" / "train" / "train"), *extra]
+    prepare_data(*data_sets_for(args.extra))
+    cmd = [build_program(args.track, "train"), *args.extra]
     say(f"course: {' '.join(str(Path(c).relative_to(ROOT)) if c.startswith(str(ROOT)) else c for c in cmd)}")
     return run(cmd).returncode
 
 
-def cmd_experiments(args, extra: list[str]) -> int:
+def cmd_experiments(args) -> int:
     install_missing()
     prepare_data("subset")
-    build = build_target(args.track, "experiments")
-    return run([str(build / "programs" / "experiments" / "experiments"), *extra]).returncode
+    return run([build_program(args.track, "experiments"), *args.extra]).returncode
 
 
-def cmd_bench(args, extra: list[str]) -> int:
+def cmd_bench(args) -> int:
     """Training throughput of the reference: the readable layers, the fast path, and libtorch if installed."""
     install_missing()
-    build = build_target("reference", "bench_train")
-    env = dict(os.environ)
-    if args.coretype:
-        env["OPENBLAS_CORETYPE"] = args.coretype
-    return subprocess.run([str(build / "bench" / "bench_train"), *extra], cwd=ROOT, env=env).returncode
+    env = dict(os.environ, **({"OPENBLAS_CORETYPE": args.coretype} if args.coretype else {}))
+    return run([build_program("reference", "bench_train", "bench"), *args.extra], env=env).returncode
 
 
-def cmd_start(args, extra: list[str]) -> int:
-    """The README's first command: from a fresh machine to a trained LeNet and the book with all its figures:
-    the training program's (chapter 7) and the experiments' (chapter 8), so that no figure is missing."""
-    install_missing()
-    for preset in ("learner", "reference"):
-        ensure_configured(preset)
-    prepare_data("subset", "mnist")  # the full set for this run, the subset for the experiments and your layers
-    build = build_target("reference", "train")
-    result = run([str(build / "programs" / "train" / "train"), *extra])
-    if result.returncode != 0:
-        return result.returncode
-    build = build_target("reference", "experiments")
-    say("course: chapter 8's experiments, for the book's figures (about 2 minutes)")
-    result = run([str(build / "programs" / "experiments" / "experiments")])
-    if result.returncode != 0:
-        return result.returncode
-    cmd_book(args)
-    say("\ncourse: that was the reference solution. Now build your own: read chapters/01_backprop_1d/README.md "
-        "(or the book), then run ./course check 1")
-    return 0
-
-
-# figures ---------------------------------------------------------------------------------------------
-def cmd_figures(args, extra: list[str]) -> int:
+def cmd_figures(args) -> int:
     """Draws every chapter figure from the reference's numbers (programs/figures, figures.hpp says how)."""
     install_missing()
-    build = build_target("reference", "figures")
-    cmd = [str(build / "programs" / "figures" / "figures"), "--write", *extra]
+    cmd = [build_program("reference", "figures"), "--write", *args.extra]
     say(f"course: {' '.join([str(Path(cmd[0]).relative_to(ROOT)), *cmd[1:]])}")
-    result = run(cmd)
-    if result.returncode != 0:
-        return result.returncode
+    if (code := run(cmd).returncode) != 0:
+        return code
     say("\ncourse: the figures are in chapters/NN_name/figures/ (SVG and animated GIF), and the checksums of "
         "their sources\nin programs/figures/sources.txt. Commit both: GitHub shows the committed files in the "
         "chapters,\nand the suite's figure check (figures --check) compares them with the reference.")
     return 0
 
 
-# test: the full suite --------------------------------------------------------------------------------
+def cmd_start(args) -> int:
+    """The README's first command: from a fresh machine to a trained LeNet and the book with all its figures:
+    the training program's (chapter 7) and the experiments' (chapter 8), so that no figure is missing."""
+    install_missing()
+    for preset in ("learner", "reference"):
+        ensure_configured(preset)
+    prepare_data("subset", "mnist")  # the full set for this run, the subset for the experiments and your layers
+    if (code := run([build_program("reference", "train"), *args.extra]).returncode) != 0:
+        return code
+    experiments = build_program("reference", "experiments")
+    say("course: chapter 8's experiments, for the book's figures (about 2 minutes)")
+    if (code := run([experiments]).returncode) != 0:
+        return code
+    cmd_book(args)
+    say("\ncourse: that was the reference solution. Now build your own: read chapters/01_backprop_1d/README.md "
+        "(or the book), then run ./course check 1")
+    return 0
+
+
+# test, book and fuzz: the course's own checks --------------------------------------------------------
 def cmd_test(args) -> int:
     system, _ = this_system()
     missing = missing_packages(packages_for(system)) if system in TESTED else []
     if missing:
         raise CourseError(f"missing Debian packages: {' '.join(missing)}; run ./course setup first")
     configure("reference", quiet=False)
-    build = run(["cmake", "--build", "--preset", "reference"])
-    if build.returncode != 0:
+    if not built("reference"):
         raise CourseError("the reference track does not build with warnings as errors (see above)")
     # The test presets of CMakePresets.json: "reference" runs everything, "quick" leaves out the mutation check,
     # the sanitizers and the fuzzers (cmake --workflow --preset quick does the same from plain CMake).
@@ -585,11 +537,10 @@ def cmd_test(args) -> int:
     return run(cmd).returncode
 
 
-# book ------------------------------------------------------------------------------------------------
 def cmd_book(args) -> int:
     ensure_configured("reference")
     say("course: building the book with Doxygen on the reference track (warnings are errors)")
-    if run(["cmake", "--build", "--preset", "reference", "--target", "book"]).returncode != 0:
+    if not built("reference", "book"):
         raise CourseError("the book does not build: Doxygen's messages above name the file and line "
                           "(book/README.md has the rules for chapter authors)")
     html = ROOT / "build" / "reference" / "book" / "html"
@@ -601,7 +552,6 @@ def cmd_book(args) -> int:
     return 0
 
 
-# fuzz ------------------------------------------------------------------------------------------------
 def cmd_fuzz(args) -> int:
     """The fuzzers of the IDX reader and the weights loader (fuzz/CMakeLists.txt, CTest), for a bounded time each."""
     install_missing()
@@ -613,7 +563,8 @@ def cmd_fuzz(args) -> int:
         if run(cmd).returncode != 0:
             return 1
     log = (build / "Testing" / "Temporary" / "LastTest.log").read_text(errors="replace")
-    for line in re.findall(r"^(?:Test: .*fuzz for.*|stat::(?:number_of_executed_units|average_exec_per_sec).*)$", log, re.M):
+    for line in re.findall(r"^(?:Test: .*fuzz for.*|stat::(?:number_of_executed_units|average_exec_per_sec).*)$",
+                           log, re.M):
         say(line)
     return 0
 
@@ -621,7 +572,9 @@ def cmd_fuzz(args) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="./course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(func=lambda args: parser.print_help() or 0, passes_extra=False)  # no command, or help
     sub = parser.add_subparsers(dest="command", metavar="command")
+    track = dict(choices=["reference", "learner"], default="reference")
 
     def command(name: str, func, help: str, passes_extra: bool = False, **kwargs) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, **kwargs)
@@ -655,8 +608,7 @@ def main() -> int:
                 description="Installs what is missing, prepares the MNIST digits, builds the training "
                             "program and runs it. Options the program understands (see ./course train -- --help) "
                             "may follow, e.g. ./course train --epochs 5 or ./course train --track learner.")
-    p.add_argument("--track", choices=["reference", "learner"], default="reference",
-                   help="train the reference solution (default) or your own layers")
+    p.add_argument("--track", **track, help="train the reference solution (default) or your own layers")
     command("start", cmd_start, "the first command on a fresh machine: install, prepare the data, train LeNet, "
                                 "run chapter 8's experiments, build the book", True)
     command("figures", cmd_figures, "draw the chapters' figures from the reference (programs/figures); further "
@@ -666,21 +618,16 @@ def main() -> int:
                         "its source. Commit both.")
     p = command("experiments", cmd_experiments, "chapter 8's experiments: initialization, momentum, schedules "
                                                 "(2 minutes)", True)
-    p.add_argument("--track", choices=["reference", "learner"], default="reference",
-                   help="run them on the reference solution (default) or your own code")
+    p.add_argument("--track", **track, help="run them on the reference solution (default) or your own code")
     p = command("bench", cmd_bench, "training throughput of the reference (and of libtorch, when installed)", True)
     p.add_argument("--coretype", help="set OPENBLAS_CORETYPE (for example Haswell or SkylakeX) for this run")
     sub.add_parser("help", help="show this help")
     args, extra = parser.parse_known_args()
-    if extra and not getattr(args, "passes_extra", False):
+    if extra and not args.passes_extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if extra and extra[0] == "--":
-        extra = extra[1:]
-    if args.command in (None, "help"):
-        parser.print_help()
-        return 0
+    args.extra = extra[1:] if extra[:1] == ["--"] else extra
     try:
-        return args.func(args, extra) if getattr(args, "passes_extra", False) else args.func(args)
+        return args.func(args)
     except CourseError as e:
         print(f"course: {e}", file=sys.stderr)
         return 2

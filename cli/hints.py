@@ -1,11 +1,6 @@
 """The hints of one chapter, read from chapters/NN_name/hints.md (CONTRIBUTING.md, "The hints", says how to
-write them).
-
-A hints file is a list of topics. Each `## ` heading starts a topic: an exercise ("Where do I start with ...")
-or a symptom ("The gradient check of db fails"). A line that holds only `<!-- next -->` splits a topic into
-steps: the first step asks a question, the next one points at the place, the last one is nearly the answer.
-The terminal cannot show TeX, so `$...$` is turned into plain text (TEX_WORDS); the book shows the same file
-with its math rendered.
+write them): each `## ` heading starts a topic, and a line of only `<!-- next -->` splits it into steps, from a
+question to nearly the answer. The terminal cannot show TeX, so `$...$` becomes plain text (TEX_WORDS).
 """
 import re
 from dataclasses import dataclass
@@ -43,12 +38,10 @@ def choose(topics: list[Topic], words: list[str]) -> list[int]:
     if len(words) == 1 and words[0].isdigit():
         number = int(words[0])
         return [number - 1] if 1 <= number <= len(topics) else []
-    wanted = [w.lower() for w in words]
-    for text in (lambda t: t.title, lambda t: t.title + "\n" + "\n".join(t.steps)):
-        found = [i for i, topic in enumerate(topics) if all(w in text(topic).lower() for w in wanted)]
-        if found:
-            return found
-    return []
+
+    def having(text) -> list[int]:
+        return [i for i, topic in enumerate(topics) if all(w.lower() in text(topic).lower() for w in words)]
+    return having(lambda t: t.title) or having(lambda t: t.title + "\n" + "\n".join(t.steps))
 
 
 # TeX commands as the terminal shows them. A command that is not here is an error of tex_to_text(strict=True),
@@ -109,11 +102,9 @@ def _math(s: str, strict: bool) -> str:
                 arg = _math(arg, strict)
                 out.append(f"√{arg}" if re.fullmatch(r"\w+", arg) else f"√({arg})")
             elif name in TEX_WORDS:
-                word = TEX_WORDS[name]
-                if name == "partial":  # "\partial L" reads as ∂L
-                    while i < len(s) and s[i] == " ":
-                        i += 1
-                out.append(word)
+                while name == "partial" and s[i:i + 1] == " ":  # "\partial L" reads as ∂L
+                    i += 1
+                out.append(TEX_WORDS[name])
             elif strict:
                 raise ValueError(f"the TeX command \\{name} in ${s}$ has no plain-text form in cli/hints.py "
                                  "TEX_WORDS")

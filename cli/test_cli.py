@@ -2,6 +2,7 @@
 build and never runs apt-get; LearnerTest runs ./course in a temporary copy of the repository with untouched
 skeletons (about two minutes: it configures the learner track, builds chapter 1 four times).
 """
+import argparse
 import contextlib
 import io
 import json
@@ -19,34 +20,38 @@ from checks import catch_report
 from cli import course, hints
 
 
-class SystemTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = Path(self.enterContext(tempfile.TemporaryDirectory()))
+def output_of(func, *args, **patches) -> tuple[object, str]:
+    """What func returns and prints while patches replace attributes of cli.course (mock.DEFAULT: a MagicMock)."""
+    out = io.StringIO()
+    with mock.patch.multiple(course, **patches), contextlib.redirect_stdout(out):
+        return func(*args), out.getvalue()
 
-    def os_release(self, text: str) -> Path:
-        path = self.tmp / "os-release"
-        path.write_text(text)
-        return path
+
+class SystemTest(unittest.TestCase):
+    def this_system(self, os_release: str) -> tuple[str, str]:
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "os-release").write_text(os_release)
+            return course.this_system(Path(tmp) / "os-release")
 
     def test_debian_12_and_13_and_ubuntu_are_told_apart(self):
-        bookworm = self.os_release('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n')
-        self.assertEqual(course.this_system(bookworm), ("debian-12", "Debian GNU/Linux 12 (bookworm)"))
-        trixie = self.os_release('PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_ID="13"\nID=debian\n')
-        self.assertEqual(course.this_system(trixie)[0], "debian-13")
-        noble = self.os_release('NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\n'
-                                'PRETTY_NAME="Ubuntu 24.04.1 LTS"\n')
-        self.assertEqual(course.this_system(noble), ("ubuntu-24.04", "Ubuntu 24.04.1 LTS"))
+        for os_release, expected in (
+                ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
+                 ("debian-12", "Debian GNU/Linux 12 (bookworm)")),
+                ('PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_ID="13"\nID=debian\n',
+                 ("debian-13", "Debian GNU/Linux 13 (trixie)")),
+                ('NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\nID_LIKE=debian\nPRETTY_NAME="Ubuntu 24.04.1 LTS"\n',
+                 ("ubuntu-24.04", "Ubuntu 24.04.1 LTS"))):
+            self.assertEqual(self.this_system(os_release), expected)
 
     def test_train_prepares_the_data_set_it_is_given_and_both_when_the_program_chooses(self):
-        self.assertEqual(course.data_sets_for(["--epochs", "3"]), ("subset", "mnist"))
-        self.assertEqual(course.data_sets_for(["--data", "mnist"]), ("mnist",))
-        self.assertEqual(course.data_sets_for(["--data=mnist-subset", "--epochs", "1"]), ("subset",))
-        self.assertEqual(course.data_sets_for(["--data", "fashion"]), ())  # Debian's package, nothing to prepare
-        self.assertEqual(course.data_sets_for(["--data", "/some/folder"]), ())
+        for extra, sets in ((["--epochs", "3"], ("subset", "mnist")), (["--data", "mnist"], ("mnist",)),
+                            (["--data=mnist-subset", "--epochs", "1"], ("subset",)),
+                            (["--data", "fashion"], ()),  # Debian's package, nothing to prepare
+                            (["--data", "/some/folder"], ())):
+            self.assertEqual(course.data_sets_for(extra), sets, extra)
 
     def test_debian_testing_without_a_version_is_not_a_tested_release(self):
-        forky = self.os_release('PRETTY_NAME="Debian GNU/Linux forky/sid"\nID=debian\nVERSION_CODENAME=forky\n')
-        system, _ = course.this_system(forky)
+        system, _ = self.this_system('PRETTY_NAME="Debian GNU/Linux forky/sid"\nID=debian\nVERSION_CODENAME=forky\n')
         self.assertNotIn(system, course.TESTED)
         self.assertEqual(course.column_for(system), "debian-13")
 
@@ -64,46 +69,34 @@ class ChapterTextTest(unittest.TestCase):
                                      capture_output=True, text=True, check=True).stdout
             total = int(re.search(r"Total Tests: (\d+)", listing).group(1))
             text = (course.ROOT / "chapters" / chapter.folder / "README.md").read_text(encoding="utf-8")
-            said = re.findall(rf"All (\d+) tests of chapter {chapter.number} pass"
-                              rf"|0 tests failed out of (\d+)", text)
+            said = re.findall(rf"All (\d+) tests of chapter {chapter.number} pass|0 tests failed out of (\d+)", text)
             self.assertTrue(said, f"{chapter.folder}/README.md does not say how many tests the chapter has")
             for numbers in said:
-                self.assertEqual(int("".join(numbers)), total,
-                                 f"chapters/{chapter.folder}/README.md says {''.join(numbers)} tests, "
-                                 f"but CTest has {total} for {chapter.tag}")
-
+                self.assertEqual(int("".join(numbers)), total, f"chapters/{chapter.folder}/README.md says "
+                                 f"{''.join(numbers)} tests, but CTest has {total} for {chapter.tag}")
 
     # name.hpp:123 in a text goes stale as soon as the file changes above that line: name the function or the
     # section instead. A program's output may show such a place, with a placeholder (backprop_1d.hpp:LINE).
     LINE_REFERENCE = re.compile(r"\b[\w.-]+\.(?:hpp|cpp|h|py|md|txt|toml|cmake|json|sh):\d+")
     SKIPPED = {"build", "data", "node_modules", ".git", ".course", "__pycache__"}
 
-    def files(self, *suffixes: str) -> list[Path]:
-        found = []
-        for folder, folders, names in os.walk(course.ROOT):
-            folders[:] = [f for f in folders if f not in self.SKIPPED and not f.startswith("build")]
-            found += [Path(folder) / n for n in names if n.endswith(suffixes)]
-        return sorted(found)
-
     @staticmethod
     def cpp_comments(text: str) -> list[tuple[int, str]]:
         """(line, text) of every // and /* */ comment of a C++ file; string and character literals are skipped."""
-        found = []
-        for match in re.finditer(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?\*/', text, re.S):
-            if match.group().startswith("/"):
-                found.append((text.count("\n", 0, match.start()) + 1, match.group()))
-        return found
+        matches = re.finditer(r'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?\*/', text, re.S)
+        return [(text.count("\n", 0, m.start()) + 1, m.group()) for m in matches if m.group().startswith("/")]
 
     def test_no_markdown_file_or_cpp_comment_cites_a_line_number(self):
         places = []
-        for path in self.files(".md"):
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for folder, folders, names in os.walk(course.ROOT):
+            folders[:] = sorted(f for f in folders if f not in self.SKIPPED and not f.startswith("build"))
+            for path in sorted(Path(folder) / n for n in names if n.endswith((".md", ".hpp", ".cpp", ".h"))):
+                if path.suffix == ".md":
+                    texts = enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+                else:
+                    texts = self.cpp_comments(path.read_text(encoding="utf-8", errors="replace"))
                 places += [f"{path.relative_to(course.ROOT)}:{number}: {m.group()}"
-                           for m in self.LINE_REFERENCE.finditer(line)]
-        for path in self.files(".hpp", ".cpp", ".h"):
-            for number, comment in self.cpp_comments(path.read_text(encoding="utf-8", errors="replace")):
-                places += [f"{path.relative_to(course.ROOT)}:{number}: {m.group()}"
-                           for m in self.LINE_REFERENCE.finditer(comment)]
+                           for number, part in texts for m in self.LINE_REFERENCE.finditer(part)]
         self.assertEqual(places, [], "these texts name a line number, which goes stale when the file changes: "
                                      "name the function or the section instead (for a program's output, write "
                                      "LINE for the number)")
@@ -119,29 +112,26 @@ class ChapterTextTest(unittest.TestCase):
 class StartAndFiguresTest(unittest.TestCase):
     """What ./course start and ./course figures run, in which order (mocked: nothing is built or run)."""
 
-    def commands(self, func, *args) -> tuple[list[str], str]:
-        ran, out = [], io.StringIO()
+    def commands(self, func, *extra: str) -> tuple[list[str], str]:
+        ran = []
 
         def run(cmd, **kwargs):
             ran.append(" ".join(str(Path(c).relative_to(course.ROOT)) if str(c).startswith(str(course.ROOT)) else c
                                 for c in cmd))
             return subprocess.CompletedProcess(cmd, 0)
-
-        with mock.patch.object(course, "install_missing"), mock.patch.object(course, "ensure_configured"), \
-                mock.patch.object(course, "prepare_data"), mock.patch.object(course, "run", run), \
-                mock.patch.object(course, "build_target", lambda preset, target: course.ROOT / "build" / preset), \
-                mock.patch.object(course, "cmd_book", lambda args: ran.append("book") or 0), \
-                contextlib.redirect_stdout(out):
-            self.assertEqual(func(*args), 0)
-        return ran, out.getvalue()
+        returned, said = output_of(func, argparse.Namespace(extra=list(extra)), run=run, built=lambda *_: True,
+                                   install_missing=mock.DEFAULT, ensure_configured=mock.DEFAULT,
+                                   prepare_data=mock.DEFAULT, cmd_book=lambda args: ran.append("book") or 0)
+        self.assertEqual(returned, 0)
+        return ran, said
 
     def test_start_trains_then_runs_the_experiments_then_builds_the_book(self):
-        ran, _ = self.commands(course.cmd_start, None, ["--epochs", "2"])
+        ran, _ = self.commands(course.cmd_start, "--epochs", "2")
         self.assertEqual(ran, ["build/reference/programs/train/train --epochs 2",
                                "build/reference/programs/experiments/experiments", "book"])
 
     def test_figures_writes_them_all_and_says_to_commit_them(self):
-        ran, said = self.commands(course.cmd_figures, None, ["--only", "05_conv2d"])
+        ran, said = self.commands(course.cmd_figures, "--only", "05_conv2d")
         self.assertEqual(ran, ["build/reference/programs/figures/figures --write --only 05_conv2d"])
         self.assertIn("chapters/NN_name/figures/", said)
         self.assertIn("Commit both", said)
@@ -162,40 +152,29 @@ class PackageTableTest(unittest.TestCase):
             self.assertEqual([by_need[need]["debian-12"], by_need[need]["debian-13"]], names, need)
 
     def test_an_if_missing_package_is_left_out_when_its_command_exists(self):
-        with mock.patch.object(course.shutil, "which", return_value="/usr/bin/npm"):
-            self.assertNotIn("npm", course.packages_for("debian-13"))
-        with mock.patch.object(course.shutil, "which", return_value=None):
-            self.assertIn("npm", course.packages_for("debian-13"))
+        for which, wanted in (("/usr/bin/npm", False), (None, True)):
+            with mock.patch.object(course.shutil, "which", return_value=which):
+                self.assertEqual("npm" in course.packages_for("debian-13"), wanted, which)
 
     def test_a_line_with_a_missing_column_is_an_error_naming_the_line(self):
         with tempfile.TemporaryDirectory() as tmp:
             table = Path(tmp) / "packages.txt"
             table.write_text("# comment\ncompiler g++ g++ g++ gcc\ncmake cmake cmake cmake\n")
-            with mock.patch.object(course, "PACKAGES_FILE", table):
-                with self.assertRaises(course.CourseError) as raised:
-                    course.package_table()
+            with mock.patch.object(course, "PACKAGES_FILE", table), self.assertRaises(course.CourseError) as raised:
+                course.package_table()
         self.assertIn("packages.txt:3: expected a need and 4 package names", str(raised.exception))
 
 
 class InstallTest(unittest.TestCase):
-    def install_on(self, system: tuple[str, str]) -> str:
-        out = io.StringIO()
+    def test_an_untested_system_names_its_packages_or_debian_13s_and_installs_nothing(self):
         refuse = mock.Mock(side_effect=AssertionError("apt-get must not run on an untested system"))
-        with mock.patch.object(course, "this_system", return_value=system), \
-                mock.patch.object(course, "apt_install", refuse), contextlib.redirect_stdout(out):
-            course.install_missing()
-        return out.getvalue()
-
-    def test_an_untested_system_installs_nothing_and_names_its_packages(self):
-        said = self.install_on(("ubuntu-24.04", "Ubuntu 24.04.1 LTS"))
-        self.assertIn("this is Ubuntu 24.04.1 LTS, which the course does not test; it installs nothing here", said)
-        self.assertIn("libclang-rt-18-dev", said)
-        self.assertIn('README.md, section "Other systems"', said)
-
-    def test_a_system_without_a_column_gets_debian_13_names(self):
-        said = self.install_on(("fedora-41", "Fedora Linux 41"))
-        self.assertIn("(debian-13 names", said)
-        self.assertIn("libcatch2-dev", said)
+        for system, wanted in ((("ubuntu-24.04", "Ubuntu 24.04.1 LTS"), [
+                                   "this is Ubuntu 24.04.1 LTS, which the course does not test; it installs nothing "
+                                   "here", "libclang-rt-18-dev", 'README.md, section "Other systems"']),
+                               (("fedora-41", "Fedora Linux 41"), ["(debian-13 names", "libcatch2-dev"])):
+            _, said = output_of(course.install_missing, this_system=lambda: system, apt_install=refuse)
+            for text in wanted:
+                self.assertIn(text, said, system)
 
 
 class CheckReportTest(unittest.TestCase):
@@ -238,33 +217,29 @@ class HintsTest(unittest.TestCase):
                         self.assertNotIn("<!--", text, topic.title)
 
     def test_tex_becomes_plain_text(self):
-        cases = {
-            r"$\partial L/\partial y = 2\,(y - t)$": "∂L/∂y = 2 (y - t)",
-            r"$dW_{ij} = \sum_n X_{ni}\, dY_{nj}$": "dW_ij = Σ_n X_ni dY_nj",
-            r"$X^\top dY$ and $(y - t)^2$": "Xᵀ dY and (y - t)²",
-            r"$\eta_\mathit{min} + \frac{1}{2}$": "η_min + 1/2",
-            r"$\sqrt{2 / \mathit{fan}_\mathit{in}}$": "√(2 / fan_in)",
-            r"$D \ne M$, $t \ge T$": "D ≠ M, t ≥ T",
-            r"$z_{n, y_n}$ costs $5": "z_(n, y_n) costs $5",
-        }
-        for tex, text in cases.items():
+        for tex, text in ((r"$\partial L/\partial y = 2\,(y - t)$", "∂L/∂y = 2 (y - t)"),
+                          (r"$dW_{ij} = \sum_n X_{ni}\, dY_{nj}$", "dW_ij = Σ_n X_ni dY_nj"),
+                          (r"$X^\top dY$ and $(y - t)^2$", "Xᵀ dY and (y - t)²"),
+                          (r"$\eta_\mathit{min} + \frac{1}{2}$", "η_min + 1/2"),
+                          (r"$\sqrt{2 / \mathit{fan}_\mathit{in}}$", "√(2 / fan_in)"),
+                          (r"$D \ne M$, $t \ge T$", "D ≠ M, t ≥ T"),
+                          (r"$z_{n, y_n}$ costs $5", "z_(n, y_n) costs $5")):
             self.assertEqual(hints.tex_to_text(tex, strict=True), text)
         with self.assertRaisesRegex(ValueError, r"\\nabla"):
             hints.tex_to_text(r"$\nabla L$", strict=True)
         self.assertEqual(hints.tex_to_text(r"$\nabla L$"), "nabla L")
 
     def test_steps_and_topics_are_split_and_an_empty_step_is_an_error(self):
-        text = "# Hints\nintro\n## First\nask\n<!-- next -->\nanswer\n## Second one\nonly\n"
-        topics = hints.parse(text, "x.md")
+        topics = hints.parse("# Hints\nintro\n## First\nask\n<!-- next -->\nanswer\n## Second one\nonly\n", "x.md")
         self.assertEqual(topics, [hints.Topic("First", ("ask", "answer")), hints.Topic("Second one", ("only",))])
-        self.assertEqual(hints.choose(topics, ["2"]), [1])
-        self.assertEqual(hints.choose(topics, ["3"]), [])
-        self.assertEqual(hints.choose(topics, ["ONE"]), [1])
-        self.assertEqual(hints.choose(topics, ["answer"]), [0])  # no title has it: the steps are read
-        with self.assertRaisesRegex(ValueError, "x.md: the hint 'First' has an empty step"):
-            hints.parse("## First\nask\n<!-- next -->\n\n<!-- next -->\nend\n", "x.md")
-        with self.assertRaisesRegex(ValueError, "no '## ' hint sections"):
-            hints.parse("just text\n", "x.md")
+        for words, chosen in ((["2"], [1]), (["3"], []), (["ONE"], [1]),
+                              (["answer"], [0])):  # no title has it: the steps are read
+            self.assertEqual(hints.choose(topics, words), chosen, words)
+        for text, error in (("## First\nask\n<!-- next -->\n\n<!-- next -->\nend\n",
+                             "x.md: the hint 'First' has an empty step"), ("just text\n", "no '## ' hint sections")):
+            with self.assertRaisesRegex(ValueError, error):
+                hints.parse(text, "x.md")
+
 
 class LearnerTest(unittest.TestCase):
     """check, progress and hint, in the order a learner meets them."""
@@ -288,17 +263,22 @@ class LearnerTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def course(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(self.root / "course"), *args], cwd=self.root, capture_output=True, text=True)
+    def course(self, *args: str, returncode: int | None = None) -> subprocess.CompletedProcess:
+        run = subprocess.run([str(self.root / "course"), *args], cwd=self.root, capture_output=True, text=True)
+        if returncode is not None:
+            self.assertEqual(run.returncode, returncode, run.stdout + run.stderr)
+        return run
+
+    def hints_of(self, folder: str) -> list[hints.Topic]:
+        return hints.parse((self.root / "chapters" / folder / "hints.md").read_text(), folder)
 
     def test_1_check_on_the_untouched_skeleton_fails_and_names_the_first_todo(self):
-        run = self.course("check", "1")
-        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
-        passed, total = map(int, re.search(r"(\d+) of (\d+) tests pass", run.stdout).groups())
+        said = self.course("check", "1", returncode=1).stdout
+        passed, total = map(int, re.search(r"(\d+) of (\d+) tests pass", said).groups())
         self.assertLess(passed, total)  # only the [given] tests pass on a skeleton
-        self.assertRegex(run.stdout, r"Next step: TODO\(ch01\): implement \w+ in chapters/01_backprop_1d/\S+:\d+")
-        self.assertNotIn("Next step: fix", run.stdout)  # every failure is a TODO
-        self.assertIn("FAIL  the loss node gives dL/dy", run.stdout)
+        self.assertRegex(said, r"Next step: TODO\(ch01\): implement \w+ in chapters/01_backprop_1d/\S+:\d+")
+        self.assertNotIn("Next step: fix", said)  # every failure is a TODO
+        self.assertIn("FAIL  the loss node gives dL/dy", said)
 
     def test_2_progress_shows_the_last_check_and_the_todos_left(self):
         said = self.course("progress").stdout
@@ -306,14 +286,14 @@ class LearnerTest(unittest.TestCase):
         self.assertRegex(said, r"2\. .*not started")
 
     def test_3_hint_shows_one_step_more_each_time_and_starts_again_after_reset(self):
-        topics = hints.parse((self.root / "chapters" / "01_backprop_1d" / "hints.md").read_text(), "ch01")
+        topics = self.hints_of("01_backprop_1d")
         first = topics[0]
-        said = [self.course("hint", "1").stdout for _ in first.steps]
-        for step, text in enumerate(said):
-            self.assertIn(f"Hint 1 of {len(topics)} for chapter 1: {first.title}", text)
-            self.assertIn(f"Step {step + 1} of {len(first.steps)}", text)
-            self.assertNotIn(f"Step {step + 2} of", text)  # one step at a time
-            self.assertNotIn("<!-- next -->", text)
+        for step in range(len(first.steps)):
+            said = self.course("hint", "1").stdout
+            self.assertIn(f"Hint 1 of {len(topics)} for chapter 1: {first.title}", said)
+            self.assertIn(f"Step {step + 1} of {len(first.steps)}", said)
+            self.assertNotIn(f"Step {step + 2} of", said)  # one step at a time
+            self.assertNotIn("<!-- next -->", said)
         self.assertIn(f"Hint 2 of {len(topics)}", self.course("hint", "1").stdout)  # then the next hint
         state = json.loads((self.root / ".course" / "state.json").read_text())["hints"]["ch01"]
         self.assertEqual(state["seen"], {first.title: len(first.steps), topics[1].title: 1})
@@ -322,18 +302,17 @@ class LearnerTest(unittest.TestCase):
         self.assertIn("Step 1 of", self.course("hint", "1").stdout)
 
     def test_3_hint_chooses_a_hint_by_its_number_or_words_and_goes_on_with_it(self):
-        topics = hints.parse((self.root / "chapters" / "05_conv2d" / "hints.md").read_text(), "ch05")
+        topics = self.hints_of("05_conv2d")
         last = topics[-1]
         chosen = self.course("hint", "5", str(len(topics))).stdout
         self.assertIn(f"Hint {len(topics)} of {len(topics)} for chapter 5: {last.title}", chosen)
         self.assertIn(f"Step 2 of {len(last.steps)}", self.course("hint", "5").stdout)  # the same hint goes on
         words = self.course("hint", "5", *last.title.split()[:1]).stdout  # its first word, "conv2d_backward_gemm:"
         self.assertIn(last.title, words)
-        run = self.course("hint", "5", "no-such-word")
-        self.assertEqual(run.returncode, 2)
-        self.assertIn("no hint of chapter 5 has 'no-such-word'", run.stderr)
-        self.assertIn(f"{len(topics):2}. {last.title}", run.stderr)  # and lists the hints to choose from
-        self.assertNotIn("Traceback", run.stderr)
+        error = self.course("hint", "5", "no-such-word", returncode=2).stderr
+        self.assertIn("no hint of chapter 5 has 'no-such-word'", error)
+        self.assertIn(f"{len(topics):2}. {last.title}", error)  # and lists the hints to choose from
+        self.assertNotIn("Traceback", error)
 
     WRONG = "return LinearScalarGrads{dy * x, dy * w, dy};  // dx and dw swapped"
 
@@ -343,30 +322,26 @@ class LearnerTest(unittest.TestCase):
 
     def test_3a_a_wrong_exercise_comes_before_the_todos_in_next_step(self):
         self.edit_chapter_1('course::todo("ch01", "linear_scalar_backward", "read README.md section 3");', self.WRONG)
-        run = self.course("check", "1")
-        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
-        self.assertIn("FAIL  the loss node gives dL/dy", run.stdout)  # still a TODO, and the first failing test
-        self.assertRegex(run.stdout, r"Next step: fix 'the linear node multiplies dy by its local derivatives': "
-                                     r"test_backprop_1d\.cpp:\d+: CHECK\( g\.dx == ")
+        said = self.course("check", "1", returncode=1).stdout
+        self.assertIn("FAIL  the loss node gives dL/dy", said)  # still a TODO, and the first failing test
+        self.assertRegex(said, r"Next step: fix 'the linear node multiplies dy by its local derivatives': "
+                               r"test_backprop_1d\.cpp:\d+: CHECK\( g\.dx == ")
 
     def test_3b_a_crash_is_reported_with_its_test_and_the_tests_that_did_not_run(self):
         self.edit_chapter_1(self.WRONG, "std::abort();  // compiles: abort never returns")
-        run = self.course("check", "1")
-        self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+        said = self.course("check", "1", returncode=1).stdout
         crashed = re.search(r"CRASHED in the test 'the linear node multiplies dy by its local derivatives' "
-                            r"\(signal SIGABRT\)\. 0 of (\d+) tests passed, (\d+) did not run", run.stdout)
+                            r"\(signal SIGABRT\)\. 0 of (\d+) tests passed, (\d+) did not run", said)
         total, not_run = map(int, crashed.groups())
         self.assertEqual(not_run, total - 2)  # the TODO test before it and the crashed one ran
-        self.assertIn("gdb -ex run -ex bt --args build/learner/tests/test_ch01", run.stdout)
-        self.assertNotRegex(run.stdout, r"\d+ of \d+ tests pass\.")
+        self.assertIn("gdb -ex run -ex bt --args build/learner/tests/test_ch01", said)
+        self.assertNotRegex(said, r"\d+ of \d+ tests pass\.")
         self.assertRegex(self.course("progress").stdout, r"1\. .*failing: crashed in 'the linear node")
 
     def test_4_check_passes_once_the_chapter_is_solved_and_progress_says_so(self):
         for path in (self.root / "solutions" / "01_backprop_1d").iterdir():
             shutil.copyfile(path, self.root / "chapters" / "01_backprop_1d" / path.name)  # new time, as an edit
-        run = self.course("check", "1")
-        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
-        self.assertRegex(run.stdout, r"All \d+ tests of chapter 1 pass")
+        self.assertRegex(self.course("check", "1", returncode=0).stdout, r"All \d+ tests of chapter 1 pass")
         self.assertRegex(self.course("progress").stdout, r"1\. .*passed \(\d+ tests\)")
 
     def test_5_a_chapter_that_does_not_exist_is_named_in_the_error(self):
