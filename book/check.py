@@ -3,6 +3,7 @@
   python3 -m book.check --html BUILD/book/html [--root REPO] [--rules raw-tex cut-short ...]   (exit 1 on a problem)
 """
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -36,18 +37,17 @@ SOLUTION_LINE_MIN, SOLUTION_LINES_SHOWN = 24, 2
 
 
 class Page(HTMLParser):
-    """What the checks need from one HTML page: ids, links, visible text outside code, headings, ..."""
+    """What the checks need from one HTML page: its ids; its refs (tag, attribute, value); its prose, the
+    visible text outside code; all_text, code too but no numbered snippets (the learner's code); headings,
+    h1..h6 and the title; chapter_nav, the hrefs inside div.chapter-nav."""
 
     def __init__(self, path: Path):
         super().__init__(convert_charrefs=True)
         self.source = path.read_text(encoding="utf-8", errors="replace")
         self.ids: set[str] = set()
-        self.refs: list[tuple[str, str, str]] = []  # (tag, attribute, value)
-        self.prose: list[str] = []  # visible text outside code
-        self.all_text: list[str] = []  # all text, code too, but no numbered snippets (the learner's code)
-        self.headings: list[str] = []  # h1..h6 and the page title
+        self.refs: list[tuple[str, str, str]] = []
+        self.prose, self.all_text, self.headings, self.chapter_nav = [], [], [], []
         self.title, self.heading = "", None
-        self.chapter_nav: list[str] = []  # hrefs inside div.chapter-nav
         self.stack: list[tuple[str, bool, bool, bool]] = [("", False, False, False)]  # tag, code, snippet, nav
         # A fragment with line anchors (<a id="l00042">) is a \snippet{lineno} of the learner's own header.
         self.feed(re.sub(r'<div class="fragment">(?=(?:(?!</div><!-- fragment -->).)*<a id="l\d+")',
@@ -95,43 +95,37 @@ class Page(HTMLParser):
 
 class Book:
     def __init__(self, html: Path, root: Path):
-        self.html, self.root = html, root
+        self.html, self.root, self.rule = html, root, ""
         self.pages = {p.relative_to(html).as_posix(): Page(p) for p in sorted(html.rglob("*.html"))
                       if "mathjax" not in p.relative_to(html).parts}
         self.problems: list[str] = []
 
-    def problem(self, rule: str, page: str, message: str) -> None:
-        self.problems.append(f"[{rule}] {page}: {message}")
+    def problem(self, page: str, message: str) -> None:
+        self.problems.append(f"[{self.rule}] {page}: {message}")
 
-    # The navigation tree: `var NAME = [ [ "title", "page.html#anchor", children ], ... ];` in .js files.
-    # Doxygen 1.9.4 writes each top page's subtree to a file of its own (chapters.js) and names it in the
-    # parent's children; 1.9.8 writes the whole tree into navtreedata.js. So the files are read as data.
     @functools.cached_property
-    def trees(self) -> dict[str, tuple[str, list]]:
-        """NAME -> (file name, value) of every `var NAME = [...];` but the search index's."""
-        found = {}
+    def tree(self) -> list[tuple[str, list, tuple[str, list | None]]]:
+        """(file, node, (file, children)) of every node of the navigation tree, `var NAME = [ [ "title",
+        "page.html#anchor", children ], ... ];` in .js files. Doxygen 1.9.4 writes each top page's subtree to
+        a file of its own (chapters.js) and names it as the parent's children; 1.9.8 writes the whole tree
+        into navtreedata.js. So the files are read as data, and each variable is walked on its own."""
+        trees = {}  # NAME -> (file name, value), but the search index's
         for path in sorted(self.html.glob("*.js")):
             for match in re.finditer(r"^var (\w+) *=\s*(\[.*?^\]);", path.read_text(errors="replace"), re.S | re.M):
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     if not match.group(1).startswith("NAVTREEINDEX"):
-                        found[match.group(1)] = (path.name, json.loads(match.group(2)))
-                except json.JSONDecodeError:
-                    pass
-        return found
-
-    def tree_nodes(self):
-        """(file, node, (file, children)) of every node of the navigation tree; each variable is walked on
-        its own, and a node whose children are a name gets that variable's file and value."""
-        stack = list(self.trees.values())
+                        trees[match.group(1)] = (path.name, json.loads(match.group(2)))
+        nodes, stack = [], list(trees.values())
         while stack:
-            js, nodes = stack.pop()
-            for node in nodes:
+            js, children = stack.pop()
+            for node in children:
                 if isinstance(node, list) and len(node) >= 2 and isinstance(node[0], str):
-                    children = node[2] if len(node) > 2 else None
-                    if isinstance(children, list):
-                        stack.append((js, children))
-                    yield js, node, (js, children) if not isinstance(children, str) else \
-                        self.trees.get(children, (f"{children}.js", None))
+                    below = node[2] if len(node) > 2 else None
+                    if isinstance(below, list):
+                        stack.append((js, below))
+                    nodes.append((js, node, trees.get(below, (f"{below}.js", None)) if isinstance(below, str)
+                                  else (js, below)))
+        return nodes
 
     def source_pages(self) -> list[tuple[Path, str]]:
         """(Markdown source, HTML page) for every chapter README and every page in book/."""
@@ -143,42 +137,40 @@ class Book:
                 result.append((path, "index.html" if path.name == "mainpage.md" else f"{label.group(1)}.html"))
         return result
 
-    def check_raw_tex(self, rule: str = "raw-tex", pattern: re.Pattern = RAW_TEX, what: str = "outside MathJax"):
+    def check_raw_tex(self) -> None:  # also raw-markdown
+        pattern, what = (RAW_TEX, "outside MathJax") if self.rule == "raw-tex" else (RAW_MARKDOWN, "outside code")
         for name, page in self.pages.items():
             text = MATH_REGION.sub(" ", "".join(page.prose))
             for match in pattern.finditer(text):
                 context = " ".join(text[max(0, match.start() - 40):match.end() + 40].split())
-                self.problem(rule, name, f"'{match.group()}' {what} in: ...{context}...")
-        for js, node, _ in self.tree_nodes() if rule == "raw-tex" else ():
+                self.problem(name, f"'{match.group()}' {what} in: ...{context}...")
+        for js, node, _ in self.tree if self.rule == "raw-tex" else ():
             if RAW_TEX.search(MATH_REGION.sub(" ", node[0])) or MATH_REGION.search(node[0]):
-                self.problem(rule, js, f"navigation-tree title shows TeX (MathJax does not typeset the tree; "
-                                       f"keep math in headings plain): {node[0]!r}")
+                self.problem(js, "navigation-tree title shows TeX (MathJax does not typeset the tree; keep math in "
+                                 f"headings plain): {node[0]!r}")
 
-    def check_raw_markdown(self) -> None:
-        self.check_raw_tex("raw-markdown", RAW_MARKDOWN, "outside code")
+    check_raw_markdown = check_raw_tex
 
     def check_cut_short(self) -> None:
         for name, page in self.pages.items():
             if not name.startswith("search/") and not (page.source.rstrip().endswith("</html>")
                                                       and "<!-- start footer part -->" in page.source):
-                self.problem("cut-short", name, "the page does not end with Doxygen's footer and </html>")
+                self.problem(name, "the page does not end with Doxygen's footer and </html>")
         for source, name in self.source_pages():
             page, where = self.pages.get(name), source.relative_to(self.root)
             if page is None:
-                self.problem("cut-short", name, f"no page for {where}")
+                self.problem(name, f"no page for {where}")
                 continue
             for index, _, raw in book_filter.headings(source.read_text(encoding="utf-8")):
-                text = " ".join(book_filter.heading_text(raw).split())
-                if text not in page.headings:
-                    self.problem("cut-short", name, f"heading '{text}' of {where}:{index + 1} is missing: the page "
-                                                    f"was cut short (a \\{{ outside math?) or the heading lost")
+                if (text := " ".join(book_filter.heading_text(raw).split())) not in page.headings:
+                    self.problem(name, f"heading '{text}' of {where}:{index + 1} is missing: the page was cut short "
+                                       f"(a \\{{ outside math?) or the heading lost")
             if source.name == "README.md" and not page.chapter_nav:
-                self.problem("cut-short", name, "the chapter links at the end of the page are missing: the page "
-                                                "was cut short")
+                self.problem(name, "the chapter links at the end of the page are missing: the page was cut short")
 
     def check_links(self) -> None:
         refs = [(name, tag, value) for name, page in self.pages.items() for tag, _, value in page.refs]
-        refs += [(js, "tree", node[1] or "") for js, node, _ in self.tree_nodes()]
+        refs += [(js, "tree", node[1] or "") for js, node, _ in self.tree]
         for svg in sorted(self.html.glob("*.svg")):
             # Only links out of a drawing: Doxygen's own logo refers to a missing #path141 inside it.
             refs += [(svg.name, "a", v) for v in re.findall(r'href="([^"#][^"]*)"', svg.read_text(errors="replace"))]
@@ -188,23 +180,23 @@ class Book:
             target, _, anchor = value.split("?")[0].partition("#")
             target = os.path.normpath(Path(name).parent / target) if target else name
             if not (self.html / target).is_file():
-                self.problem("links", name, f"{tag} points to a missing file: {value}")
+                self.problem(name, f"{tag} points to a missing file: {value}")
             elif anchor and target.endswith((".html", ".svg")):
                 ids = self.pages[target].ids if target in self.pages else \
                     set(re.findall(r'\bid="([^"]+)"', (self.html / target).read_text(errors="replace")))
                 if anchor not in ids:
-                    self.problem("links", name, f"{tag} points to a missing anchor: {value}")
+                    self.problem(name, f"{tag} points to a missing anchor: {value}")
 
     def check_assets(self) -> None:
         for name, page in self.pages.items():
             for tag, attribute, value in page.refs:
                 if (tag in ("script", "img", "iframe", "object", "embed", "source") or
                         (tag == "link" and attribute == "href")) and NETWORK.match(value):
-                    self.problem("assets", name, f"{tag} loads {value} from the network; the book must open offline")
+                    self.problem(name, f"{tag} loads {value} from the network; the book must open offline")
         page = next((p for p in self.pages.values() if "mathjax/MathJax.js" in p.source), None)
         config = page and re.search(r'<script type="text/x-mathjax-config">(.*?)</script>', page.source, re.S)
         if not config:
-            return self.problem("assets", "index.html", "no page loads mathjax/MathJax.js: is USE_MATHJAX on?")
+            return self.problem("index.html", "no page loads mathjax/MathJax.js: is USE_MATHJAX on?")
         config = config.group(1)
         jax = re.findall(r'"((?:input|output)/[\w-]+)"', config)
         needed = ["MathJax.js"] + [f"extensions/{e}" for e in re.findall(r'"([\w/.-]+\.js)"', config.split("jax:")[0])]
@@ -217,35 +209,32 @@ class Book:
             path = self.html / "mathjax" / relative
             if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
                 state = "a link" if path.is_symlink() else ("empty" if path.is_file() else "missing")
-                self.problem("assets", f"mathjax/{relative}", f"MathJax file is {state}; the pages need it "
-                                                              f"(book/assets.py copies it)")
+                self.problem(f"mathjax/{relative}", f"MathJax file is {state}; the pages need it (book/assets.py "
+                                                    f"copies it)")
 
     def check_chapters(self) -> None:
         chapters = book_filter.chapters(self.root)
-        js, tree = next(((js, c) for _, node, (js, c) in self.tree_nodes() if node[1] == "chapters.html"),
-                        ("navtreedata.js", []))
+        js, tree = next((below for _, node, below in self.tree if node[1] == "chapters.html"), ("navtreedata.js", []))
         tree = [child[1] for child in tree or [] if isinstance(child, list) and "#" not in (child[1] or "#")]
-        expected = [f"{c.label}.html" for c in chapters]
-        if tree != expected:
-            self.problem("chapters", js, f"the navigation tree lists the chapters as {tree}, expected {expected}")
+        if tree != (expected := [f"{c.label}.html" for c in chapters]):
+            self.problem(js, f"the navigation tree lists the chapters as {tree}, expected {expected}")
         for i, chapter in enumerate(chapters):
             name = f"{chapter.label}.html"
-            page = self.pages.get(name)
-            if page is None:
-                self.problem("chapters", name, f"chapter {chapter.folder} has no page")
+            if (page := self.pages.get(name)) is None:
+                self.problem(name, f"chapter {chapter.folder} has no page")
                 continue
             if not page.title.startswith(f"Chapter {chapter.number}:"):
-                self.problem("chapters", name, f"the title is '{page.title}', expected 'Chapter {chapter.number}: "
-                                               f"...' (the README's first line)")
+                self.problem(name, f"the title is '{page.title}', expected 'Chapter {chapter.number}: ...' (the "
+                                   f"README's first line)")
             if not any("check your work" in h.lower() for h in page.headings):
-                self.problem("chapters", name, "no 'Check your work' section")
+                self.problem(name, "no 'Check your work' section")
             elif f"./course check {chapter.number}" not in "".join(page.all_text):
-                self.problem("chapters", name, f"'Check your work' does not name ./course check {chapter.number}")
+                self.problem(name, f"'Check your work' does not name ./course check {chapter.number}")
             links = [f"{chapters[i - 1].label}.html" if i > 0 else "chapters.html",
                      f"{chapters[i + 1].label}.html" if i + 1 < len(chapters) else "api.html"]
             if page.chapter_nav != links:
-                self.problem("chapters", name, f"the chapter links at the end go to {page.chapter_nav}, expected "
-                                               f"[{', '.join(links)}]")
+                self.problem(name, f"the chapter links at the end go to {page.chapter_nav}, expected "
+                                   f"[{', '.join(links)}]")
 
     def check_solutions(self) -> None:
         from checks import skeletons
@@ -262,8 +251,8 @@ class Book:
             for where, lines in regions:
                 shown = [line for line in lines if line in text]
                 if text and len(shown) >= min(SOLUTION_LINES_SHOWN, len(lines)):
-                    self.problem("solutions", name, f"shows {len(shown)} of the {len(lines)} telling lines of the "
-                                                    f"reference solution {where}: " + " | ".join(shown))
+                    self.problem(name, f"shows {len(shown)} of the {len(lines)} telling lines of the reference "
+                                       f"solution {where}: " + " | ".join(shown))
 
     def check_figures(self) -> None:
         made_file = self.root / FIGURES_MADE
@@ -275,14 +264,14 @@ class Book:
             sources = {value for tag, _, value in page.refs if tag == "img"} if page else set()
             for line, path, alt in book_filter.images(source, self.root):
                 if not (self.root / path).is_file():
-                    self.problem("figures", name, f"{where}:{line} shows {path}, which does not exist (draw it "
-                                                  f"with ./course figures, or correct the name)")
+                    self.problem(name, f"{where}:{line} shows {path}, which does not exist (draw it with ./course "
+                                       f"figures, or correct the name)")
                     continue
                 if not alt.strip():
-                    self.problem("figures", name, f"{where}:{line} shows {path} without alt text: say in one or "
-                                                  f"two sentences what it shows")
+                    self.problem(name, f"{where}:{line} shows {path} without alt text: say in one or two sentences "
+                                       f"what it shows")
                 if page and f"{book_filter.IMAGE_FOLDER}/{path}" not in sources:
-                    self.problem("figures", name, f"the page does not show {path}, which {where}:{line} names")
+                    self.problem(name, f"the page does not show {path}, which {where}:{line} names")
                 if path in made:
                     shown.setdefault(name, []).append(path)
         for chapter in book_filter.chapters(self.root):
@@ -290,19 +279,20 @@ class Book:
             figures = shown.get(name, [])
             gifs = [f for f in figures if f.endswith(".gif")]
             if len(figures) < least or len(gifs) < animated:
-                self.problem("figures", name, f"chapters/{chapter.folder}/README.md shows {len(figures)} figure(s) "
-                             f"made by programs/figures ({len(gifs)} animated), it needs at least {least}"
-                             + (f" ({animated} animated .gif)" if animated else "")
-                             + f": add them to programs/figures/ch{chapter.number:02d}.cpp, run ./course figures "
-                               f"and show them with ![alt](figures/NAME.svg)")
+                self.problem(name, f"chapters/{chapter.folder}/README.md shows {len(figures)} figure(s) made by "
+                                   f"programs/figures ({len(gifs)} animated), it needs at least {least}"
+                                   + (f" ({animated} animated .gif)" if animated else "")
+                                   + f": add them to programs/figures/ch{chapter.number:02d}.cpp, run ./course "
+                                     f"figures and show them with ![alt](figures/NAME.svg)")
         for name, page in self.pages.items():
             for box in FIGURE_MISSING.findall(page.source):
                 text = " ".join(re.sub(r"<[^>]+>", "", box).split())
-                self.problem("figures", name, f"a figure of the programs is not in the book: '{text}' "
-                                              f"(./course start makes them all)")
+                self.problem(name, f"a figure of the programs is not in the book: '{text}' (./course start makes "
+                                   f"them all)")
 
     def run(self, rules: list[str]) -> list[str]:
         for rule in rules:
+            self.rule = rule
             getattr(self, "check_" + rule.replace("-", "_"))()
         return self.problems
 
@@ -318,8 +308,7 @@ def main() -> int:
               file=sys.stderr)
         return 1
     book = Book(args.html, args.root.resolve())
-    problems = book.run(args.rules)
-    if problems:
+    if problems := book.run(args.rules):
         print("\n".join(problems), flush=True)
         print(f"book check: {len(problems)} problem(s) in {args.html}", file=sys.stderr)
         return 1

@@ -35,10 +35,11 @@ def _padded(rule):
 if (_rule := next((f for f in MD.inline.ruler.getRules("") if f.__name__ == "_math_inline_dollar"), None)):
     MD.inline.ruler.at("math_inline", _padded(_rule))
 
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{#[\w-]+\})?[ \t]*$")
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{#([\w-]+)\})?[ \t]*$")  # hashes, text, label
 DIRECTIVE = re.compile(r"^\s*<!--\s*(snippet|figure|chapters)\s*:\s*(.*?)\s*-->\s*$")
 CHAPTER_DIR = re.compile(r"^(\d\d)_\w+$")
-# [text](target "title"); the text may hold one level of brackets. Images (![...]) are Page.image's.
+URL = re.compile(r"^[a-z][a-z0-9+.-]*:")
+# [text](target "title"); the text may hold one level of brackets. Images (![...]) are Page.prose's.
 LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 # A relative image (![alt](figures/x.svg)) is copied by book/assets.py to html/figures/<its path in the repository>.
@@ -116,54 +117,6 @@ def display_math(source: str) -> str:
     return rf"\f[ {tex} \f]" + "\n" * (len(lines) - 1)
 
 
-def held_spans(source: str, children: list, in_table: bool, image=None) -> list[tuple[int, int, str]]:
-    """(start, end, Doxygen text) of the code spans, the math and the images of one paragraph or table row.
-
-    The parser gives the tokens in order but no columns, so each one is found in the source after the
-    one before it. A table cell's math has lost the backslash of \\|, hence the optional backslash.
-    `image(token)` gives an image's text, or None to leave the image as it is (also when `image` is None)."""
-    spans, at = [], 0
-    for token in children:
-        if token.type == "image":
-            match = IMAGE.search(source, at)
-            if not match:
-                raise FilterError(f"cannot find the image ![{token.content}]({token.attrs.get('src')}) in: {source}")
-            value = image(token) if image else None
-            at = match.end()
-            if value is not None:  # the lines the image took stay, inside its tag
-                spans.append((match.start(), at, value.replace("/>", "\n" * match.group().count("\n") + "/>", 1)))
-            continue
-        if token.type == "code_inline":
-            ticks = f"(?<!`){token.markup}(?!`)"
-            start = re.compile(r"(?<!\\)" + ticks).search(source, at)
-            end = start and re.compile(ticks).search(source, start.end())
-            found = start and end and (start.start(), end.end())
-        elif token.type.startswith("math_inline"):
-            pattern = re.escape(token.markup + token.content + token.markup)
-            match = re.compile(pattern.replace(r"\|", r"\\?\|") if in_table else pattern).search(source, at)
-            found = match and match.span()
-        else:
-            continue
-        if not found:
-            raise FilterError(f"cannot find {token.markup}{token.content}{token.markup} in: {source}")
-        start, at = found
-        value = source[start:at]
-        if token.type == "code_inline":
-            if "'" in value and token.markup == "`":  # Doxygen 1.9.4 reads `word' as quotes; `` is safe
-                pad = " " if value[1] == "`" or value[-2] == "`" else ""
-                value = f"``{pad}{value[1:-1]}{pad}``"
-        elif "\n" in value:
-            value = display_math(value)
-        elif token.type == "math_inline_double":
-            value = r"\f[" + value[2:-2] + r"\f]"
-        else:
-            tex = value[1:-1]
-            tex = tex.replace("\\|", r"\vert ").replace("|", r"\vert ") if in_table else tex
-            value = r"\f$" + tex + r"\f$"
-        spans.append((start, at, value))
-    return spans
-
-
 class Page:
     def __init__(self, path: Path, root: Path, build_dir: Path | None):
         self.path, self.root, self.build_dir = path.resolve(), root.resolve(), build_dir
@@ -172,75 +125,95 @@ class Page:
                              and self.path.parent == self.root / "chapters" / c.folder), None)
         self.anchors: dict[str, str] = {}  # GitHub anchor -> Doxygen label, for the headings of a chapter
 
+    def relative(self, target: str) -> Path | None:
+        """The file a relative link names, as a path in the repository; None when it lies outside."""
+        resolved = Path(os.path.normpath(self.path.parent / target.partition("#")[0]))
+        return resolved.relative_to(self.root) if resolved.is_relative_to(self.root) else None
+
     def link_target(self, target: str) -> str | None:
         """The Doxygen target of a Markdown link, or None when the link must become plain text."""
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("@ref") or ".html" in target:
-            return target  # a web link, a reference, or a page Doxygen generates (files.html)
-        if target.startswith("#"):
-            if self.chapter is None:
-                return target
+        if target.startswith("#") and self.chapter is not None:
             return "@ref " + self.anchors.get(target[1:], f"{self.chapter.label}-{target[1:]}")
-        path_part, _, fragment = target.partition("#")
-        resolved = Path(os.path.normpath(self.path.parent / path_part))
-        try:
-            parts = resolved.relative_to(self.root).parts
-        except ValueError:
+        if URL.match(target) or target.startswith(("#", "@ref")) or ".html" in target:
+            return target  # a web link, an anchor of a book page, a reference, or a page Doxygen makes (files.html)
+        if (relative := self.relative(target)) is None:
             return None
+        parts, fragment = relative.parts, target.partition("#")[2]
         folder = parts[1] if len(parts) > 1 and parts[0] == "chapters" and parts[2:] in ((), ("README.md",)) else ""
-        if CHAPTER_DIR.match(folder):
+        if CHAPTER_DIR.match(folder):  # a chapter not written yet is plain text until it exists
             chapter = next((c for c in self.all_chapters if c.folder == folder), None)
-            if chapter is None:
-                return None  # a chapter that is not written yet: plain text until it exists
-            return f"@ref {chapter.label}-{fragment}" if fragment else f"@ref {chapter.label}"
+            return chapter and f"@ref {chapter.label}" + (f"-{fragment}" if fragment else "")
         if parts == ("README.md",):
             return "@ref index"
-        if resolved.suffix in (".hpp", ".h") and parts[0] in ("chapters", "common") and resolved.exists():
-            return "@ref " + "/".join(parts)
+        if relative.suffix in (".hpp", ".h") and parts[0] in ("chapters", "common") and (self.root / relative).exists():
+            return "@ref " + relative.as_posix()
         return None
 
     def image_path(self, target: str) -> str | None:
         """The path in the repository of a relative image (figures/x.svg in chapters/05_conv2d/README.md gives
         chapters/05_conv2d/figures/x.svg), or None for a web address or a path outside the repository."""
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("/", "#")):
-            return None
-        resolved = Path(os.path.normpath(self.path.parent / target.partition("#")[0]))
-        try:
-            relative = resolved.relative_to(self.root)
-        except ValueError:
-            return None
-        return relative.as_posix() if resolved.suffix.lower() in IMAGE_SUFFIXES else None
+        relative = None if URL.match(target) or target.startswith(("/", "#")) else self.relative(target)
+        return relative.as_posix() if relative and relative.suffix.lower() in IMAGE_SUFFIXES else None
 
     def image(self, token, block: bool) -> str | None:
         """A relative image as HTML that points to the book's copy. Alone in its paragraph it is a figure:
         centred, with its alt text also as the caption (hidden from screen readers, which read the alt)."""
-        path = self.image_path(token.attrs.get("src", ""))
-        if path is None:
+        if (path := self.image_path(token.attrs.get("src", ""))) is None:
             return None
         alt = " ".join(heading_text(token.content).split())
         tag = f'<img src="{IMAGE_FOLDER}/{html.escape(path)}" alt="{html.escape(alt)}"/>'
         if not block:
             return rf"\htmlonly{tag}\endhtmlonly"
-        caption = []  # code as code, math for MathJax (\(...\)), the rest as escaped text
-        for child in token.children or []:
-            if child.type == "code_inline":
-                caption.append(f"<code>{html.escape(child.content)}</code>")
-            elif child.type.startswith("math"):
-                caption.append(rf"\({html.escape(child.content, quote=False)}\)")
-            else:
-                caption.append(html.escape(child.content, quote=False) if child.type != "softbreak" else " ")
-        caption_html = f'<div class="caption" aria-hidden="true">{"".join(caption)}</div>' if alt else ""
+        # The caption: code as code, math for MathJax (\(...\)), the rest as escaped text.
+        caption = "".join(f"<code>{html.escape(c.content)}</code>" if c.type == "code_inline"
+                          else rf"\({html.escape(c.content, quote=False)}\)" if c.type.startswith("math")
+                          else " " if c.type == "softbreak" else html.escape(c.content, quote=False)
+                          for c in token.children or [])
+        caption_html = f'<div class="caption" aria-hidden="true">{caption}</div>' if alt else ""
         return rf'\htmlonly[block]<div class="image">{tag}{caption_html}</div>\endhtmlonly'
 
-    def rewrite_links(self, text: str) -> str:
-        def replace(match: re.Match) -> str:
-            target = self.link_target(match.group(2))
-            return match.group(1) if target is None else f"[{match.group(1)}]({target})"
-
-        return LINK.sub(replace, text)
-
-    def prose(self, source: str, spans: list[tuple[int, int, str]]) -> str:
-        """A paragraph or table row: code and math as held_spans made them; braces, links, emphasis and
-        quotes change in the text between them."""
+    def prose(self, source: str, children: list, in_table: bool) -> str:
+        """A paragraph or table row: code spans, math and images become Doxygen's, and braces, links, emphasis
+        and quotes change in the text between them. The parser gives the tokens in order but no columns, so
+        each one is found in the source after the one before it. A table cell's math has lost the backslash
+        of \\|, hence the optional backslash."""
+        # A paragraph of images only (one a line): each is a figure with a caption.
+        block = not in_table and any(c.type == "image" for c in children) and all(
+            c.type in ("image", "softbreak") or (c.type == "text" and not c.content.strip()) for c in children)
+        spans, at = [], 0  # (start, end, Doxygen text)
+        for token in children:
+            if token.type == "image":
+                pattern = IMAGE
+            elif token.type == "code_inline":  # from a tick run not escaped to the next one as long
+                ticks = f"(?<!`){token.markup}(?!`)"
+                pattern = re.compile(rf"(?<!\\){ticks}.*?{ticks}", re.S)
+            elif token.type.startswith("math_inline"):
+                pattern = re.escape(token.markup + token.content + token.markup)
+                pattern = re.compile(pattern.replace(r"\|", r"\\?\|") if in_table else pattern)
+            else:
+                continue
+            if not (match := pattern.search(source, at)):
+                what = f"the image ![{token.content}]({token.attrs.get('src')})" if token.type == "image" \
+                    else token.markup + token.content + token.markup
+                raise FilterError(f"cannot find {what} in: {source}")
+            start, at = match.span()
+            value = source[start:at]
+            if token.type == "image":
+                if (image := self.image(token, block)) is None:
+                    continue  # not an image of the repository: Doxygen shows it as it is
+                value = image.replace("/>", "\n" * value.count("\n") + "/>", 1)  # the lines it took stay, in its tag
+            elif token.type == "code_inline":
+                if "'" in value and token.markup == "`":  # Doxygen 1.9.4 reads `word' as quotes; `` is safe
+                    pad = " " if value[1] == "`" or value[-2] == "`" else ""
+                    value = f"``{pad}{value[1:-1]}{pad}``"
+            elif "\n" in value:
+                value = display_math(value)
+            elif token.type == "math_inline_double":
+                value = r"\f[" + value[2:-2] + r"\f]"
+            else:
+                tex = value[1:-1]
+                value = r"\f$" + (tex.replace("\\|", r"\vert ").replace("|", r"\vert ") if in_table else tex) + r"\f$"
+            spans.append((start, at, value))
         held: list[str] = []
 
         def hold(value: str) -> str:
@@ -252,7 +225,8 @@ class Page:
             text = source[at:start].replace("\\{", "{").replace("\\}", "}")
             parts += [HTML_TAG.sub(lambda m: hold(m.group()), text), hold(value)]
             at = end
-        text = self.rewrite_links("".join(parts))
+        text = LINK.sub(lambda m: m.group(1) if (target := self.link_target(m.group(2))) is None
+                        else f"[{m.group(1)}]({target})", "".join(parts))
         text = BOLD.sub(lambda m: f"<b>{m.group(1)}</b>" if HOLD in m.group(1) else m.group(), text)
         text = ITALIC.sub(lambda m: f"<em>{m.group(1)}</em>" if HOLD in m.group(1) else m.group(), text)
         return HOLD_RE.sub(lambda m: held[int(m.group(1))], text.replace('"', "&quot;"))
@@ -298,35 +272,32 @@ class Page:
         return ('<table class="markdownTable"><tr><th>#</th><th>chapter</th><th>status</th></tr>'
                 + "".join(rows) + "</table>")
 
-    def heading(self, index: int, hashes: str, raw: str, line: str, labels: dict[int, str]) -> str:
-        text = heading_text(raw)
+    def heading(self, index: int, match: re.Match, seen: dict[str, int]) -> str:
+        """A heading as plain text with its label: in a chapter chNN-<GitHub's anchor>, which numbers
+        repeated anchors x, x-1, x-2; elsewhere the page's own {#label}, if any."""
+        hashes, text, label = match.group(1), heading_text(match.group(2)), match.group(3)
         if self.chapter is None:
-            label = re.search(r"\{#([\w-]+)\}\s*$", line)
-            return f"{hashes} {text}" + (f" {{#{label.group(1)}}}" if label else "")
+            return f"{hashes} {text}" + (f" {{#{label}}}" if label else "")
         if index == 0 and hashes != "#":
             raise FilterError(f"{self.path}:1: a chapter README starts with '# Chapter N: Title'")
-        return f"{hashes} {text} {{#{labels.get(index, self.chapter.label)}}}"
+        label = self.chapter.label
+        if index > 0:
+            anchor = github_anchor(match.group(2))
+            count = seen[anchor] = seen.get(anchor, -1) + 1
+            unique = anchor if count == 0 else f"{anchor}-{count}"
+            label = self.anchors[unique] = f"{label}-{unique}"
+        return f"{hashes} {text} {{#{label}}}"
 
     def convert(self, text: str) -> str:
         lines = text.split("\n")
-        out = list(lines)
-        labels: dict[int, str] = {}  # line index -> label of the heading there
-        if self.chapter is not None:  # GitHub numbers repeated anchors: x, x-1, x-2
-            seen: dict[str, int] = {}
-            for index, _, raw in headings(text):
-                if index > 0:
-                    anchor = github_anchor(raw)
-                    count = seen[anchor] = seen.get(anchor, -1) + 1
-                    unique = anchor if count == 0 else f"{anchor}-{count}"
-                    labels[index] = self.anchors[unique] = f"{self.chapter.label}-{unique}"
-        tokens = MD.parse(text)
+        out, tokens, seen = list(lines), MD.parse(text), {}
         rows: dict[tuple[int, int, bool], list] = {}  # (lines, in a table) -> the inline tokens there
         in_table = in_heading = False
         for token in tokens:
             in_table = token.type == "table_open" or (in_table and token.type != "table_close")
             a, b = token.map or (0, 0)
             if token.type == "heading_open" and (match := HEADING.match(lines[a])):
-                out[a] = self.heading(a, match.group(1), match.group(2), lines[a], labels)
+                out[a] = self.heading(a, match, seen)
                 in_heading = True
             elif token.type == "inline" and not in_heading:
                 rows.setdefault((a, b, in_table), []).extend(token.children)
@@ -336,14 +307,9 @@ class Page:
                 out[a] = self.directive(match.group(1), match.group(2), a + 1)
             elif token.type == "heading_close":
                 in_heading = False
-        for (a, b, table), children in rows.items():
+        for (a, b, table), children in rows.items():  # after the headings: a link may go to a later one
             try:
-                source = "\n".join(lines[a:b])
-                # A paragraph of images only (one a line): each is a figure with a caption.
-                block = not table and any(c.type == "image" for c in children) and all(
-                    c.type in ("image", "softbreak") or (c.type == "text" and not c.content.strip()) for c in children)
-                spans = held_spans(source, children, table, lambda token: self.image(token, block))
-                out[a:b] = self.prose(source, spans).split("\n")
+                out[a:b] = self.prose("\n".join(lines[a:b]), children, table).split("\n")
             except FilterError as e:
                 raise FilterError(f"{self.path}:{a + 1}: {e}") from None
         if self.chapter is None:
