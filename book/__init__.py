@@ -1,1 +1,1 @@
-"""The book's pipeline: python3 -m book.filter, book.assets, book.check."""
+"""The book's pipeline: python3 -m book.filter (run by Doxygen, which book/book.cmake runs) and book.check."""

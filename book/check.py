@@ -209,7 +209,7 @@ class Book:
             path = self.html / "mathjax" / relative
             if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
                 state = "a link" if path.is_symlink() else ("empty" if path.is_file() else "missing")
-                self.problem(f"mathjax/{relative}", f"MathJax file is {state}; the pages need it (book/assets.py "
+                self.problem(f"mathjax/{relative}", f"MathJax file is {state}; the pages need it (book/book.cmake "
                                                     f"copies it)")
 
     def check_chapters(self) -> None:

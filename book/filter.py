@@ -39,10 +39,10 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{#([\w-]+)\})?[ \t]*$")  # 
 DIRECTIVE = re.compile(r"^\s*<!--\s*(snippet|figure|chapters)\s*:\s*(.*?)\s*-->\s*$")
 CHAPTER_DIR = re.compile(r"^(\d\d)_\w+$")
 URL = re.compile(r"^[a-z][a-z0-9+.-]*:")
-# [text](target "title"); the text may hold one level of brackets. Images (![...]) are Page.prose's.
-LINK = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
-# A relative image (![alt](figures/x.svg)) is copied by book/assets.py to html/figures/<its path in the repository>.
+# [text](target "title"); the text may hold one level of brackets. An image is ![text](target).
+_LINK = r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"]*\")?\s*\)"
+LINK, IMAGE = re.compile("(?<!!)" + _LINK), re.compile("!" + _LINK)
+# A relative image (![alt](figures/x.svg)) is copied by book/book.cmake to html/figures/<its path in the repository>.
 IMAGE_SUFFIXES = (".svg", ".gif", ".png", ".jpg", ".jpeg")
 IMAGE_FOLDER = "figures"
 HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
@@ -81,11 +81,9 @@ def chapters(root: Path) -> list[Chapter]:
 
 def headings(text: str) -> list[tuple[int, str, str]]:
     """(line index, hashes, raw text) of every ATX heading, as the parser finds them (never in code)."""
-    lines, found = text.split("\n"), []
-    for token in MD.parse(text):
-        if token.type == "heading_open" and (match := HEADING.match(lines[token.map[0]])):
-            found.append((token.map[0], match.group(1), match.group(2)))
-    return found
+    lines = text.split("\n")
+    return [(token.map[0], match.group(1), match.group(2)) for token in MD.parse(text)
+            if token.type == "heading_open" and (match := HEADING.match(lines[token.map[0]]))]
 
 
 def heading_text(raw: str) -> str:
@@ -100,12 +98,6 @@ def heading_text(raw: str) -> str:
         else:
             out.append(token.content)  # text, code, HTML; emphasis and link markers have none
     return "".join(out).strip()
-
-
-def github_anchor(raw: str) -> str:
-    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces become '-'."""
-    text = re.sub(r"[^\w\- ]", "", raw.replace("`", "").replace("$", "").replace("*", "").strip().lower())
-    return text.replace(" ", "-")
 
 
 def display_math(source: str) -> str:
@@ -236,10 +228,12 @@ class Page:
             return r"\snippet{lineno} " + argument
         if kind == "figure":
             return self.figure(argument, number)
-        if kind == "chapters" and argument == "table":
-            return self.chapter_table()
         if kind == "chapters" and argument == "subpages":
             return "<ul>" + "".join(rf'<li>\subpage {c.label} "{c.title}"</li>' for c in self.all_chapters) + "</ul>"
+        if kind == "chapters" and argument == "table":  # an HTML table, so that the whole list stays on one line
+            rows = "".join(rf'<tr><td>{c.number}</td><td>\ref {c.label} "{c.title}"</td><td>ready</td></tr>'
+                           for c in self.all_chapters)
+            return f'<table class="markdownTable"><tr><th>#</th><th>chapter</th><th>status</th></tr>{rows}</table>'
         raise FilterError(f"{self.path}:{number}: unknown directive '<!-- {kind}: {argument} -->' (write "
                           f"<!-- snippet: NN_name/file.hpp marker --> or see book/README.md)")
 
@@ -251,26 +245,12 @@ class Page:
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise FilterError(f"{self.path}:{number}: a figure path is relative to the build folder: {name}")
         if self.build_dir is not None and (self.build_dir / name).is_file():
-            # book/assets.py copies the file to html/figures/<name> after Doxygen has run.
+            # book/book.cmake copies the file to html/figures/<name> after Doxygen has run.
             return (rf'\htmlonly[block]<div class="image"><img src="figures/{html.escape(name)}" '
                     rf'alt="{html.escape(caption)}"/><div class="caption">{html.escape(caption)}</div></div>'
                     r"\endhtmlonly")
         return (f'<div class="figure-missing">**Figure not generated yet:** {caption}. '
                 f"Run `{command}`, then `./course book` again.</div>")
-
-    def chapter_table(self) -> str:
-        # An HTML table, so that the whole list stays on one line. Chapters not written yet come from ./course.
-        try:
-            from cli import course
-
-            titles = {c.number: c.title for c in course.CHAPTERS}
-        except Exception:  # the book still builds from the chapters that exist
-            titles = {}
-        written = {c.number: rf'\ref {c.label} "{c.title}"</td><td>ready' for c in self.all_chapters}
-        rows = [f"<tr><td>{n}</td><td>{written.get(n) or f'Chapter {n}: {titles[n]}</td><td>not written yet'}</td></tr>"
-                for n in sorted(set(titles) | set(written))]
-        return ('<table class="markdownTable"><tr><th>#</th><th>chapter</th><th>status</th></tr>'
-                + "".join(rows) + "</table>")
 
     def heading(self, index: int, match: re.Match, seen: dict[str, int]) -> str:
         """A heading as plain text with its label: in a chapter chNN-<GitHub's anchor>, which numbers
@@ -282,7 +262,9 @@ class Page:
             raise FilterError(f"{self.path}:1: a chapter README starts with '# Chapter N: Title'")
         label = self.chapter.label
         if index > 0:
-            anchor = github_anchor(match.group(2))
+            # GitHub's anchor: lower case, punctuation dropped, spaces become '-'.
+            raw = match.group(2).replace("`", "").replace("$", "").replace("*", "").strip().lower()
+            anchor = re.sub(r"[^\w\- ]", "", raw).replace(" ", "-")
             count = seen[anchor] = seen.get(anchor, -1) + 1
             unique = anchor if count == 0 else f"{anchor}-{count}"
             label = self.anchors[unique] = f"{label}-{unique}"
@@ -329,21 +311,12 @@ def convert_file(path: Path, root: Path = ROOT, build_dir: Path | None = None) -
     return Page(path, root, build_dir).convert(path.read_text(encoding="utf-8"))
 
 
-def figures(text: str) -> list[str]:
-    """The figure paths a page names (for book/assets.py, which copies the ones that exist)."""
-    return [m.group(2).split("|")[0].strip() for t in MD.parse(text) if t.type == "html_block"
-            and (m := DIRECTIVE.match(t.content.rstrip("\n"))) and m.group(1) == "figure"]
-
-
 def images(path: Path, root: Path = ROOT) -> list[tuple[int, str, str]]:
-    """(line, path in the repository, alt text) of every relative image a page shows (for book/assets.py,
-    which copies the ones that exist, and book/check.py)."""
-    page, found = Page(path, root, None), []
-    for token in MD.parse(path.read_text(encoding="utf-8")):
-        for child in (token.children or []) if token.type == "inline" else []:
-            if child.type == "image" and (target := page.image_path(child.attrs.get("src", ""))):
-                found.append((token.map[0] + 1, target, heading_text(child.content)))
-    return found
+    """(line, path in the repository, alt text) of every relative image a page shows (for book/check.py)."""
+    page, tokens = Page(path, root, None), MD.parse(path.read_text(encoding="utf-8"))
+    return [(token.map[0] + 1, target, heading_text(child.content)) for token in tokens if token.type == "inline"
+            for child in token.children if child.type == "image"
+            and (target := page.image_path(child.attrs.get("src", "")))]
 
 
 def main() -> int:

@@ -3,7 +3,6 @@
   PYTHONPATH=. python3 -m book.test_book   (the suite runs it as "suite:book filter and check rules can fail")
 """
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -123,18 +122,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def build_book(root: Path, build: Path, filter_command: str | None = None) -> subprocess.CompletedProcess:
-    """book/Doxyfile.in configured as book/CMakeLists.txt does, Doxygen, then book.assets."""
-    values = {"PROJECT_SOURCE_DIR": str(root), "CMAKE_BINARY_DIR": str(build), "BOOK_OUTPUT_DIR": str(build / "book"),
-              "Python3_EXECUTABLE": sys.executable, "DOXYGEN_DOT_EXECUTABLE": shutil.which("dot") or "dot"}
-    text = re.sub(r"@(\w+)@", lambda m: values[m.group(1)], (root / "book" / "Doxyfile.in").read_text(encoding="utf-8"))
-    if filter_command:
-        text = re.sub(r"^FILTER_PATTERNS .*$", f'FILTER_PATTERNS = "*.md={filter_command}"', text, flags=re.M)
-    result = subprocess.run(["doxygen", str(write(build / "Doxyfile", text))], cwd=root, capture_output=True, text=True)
-    if result.returncode == 0:
-        subprocess.run([sys.executable, "-m", "book.assets", "--html", str(build / "book" / "html"), "--build-dir",
-                        str(build), "--root", str(root)], check=True, capture_output=True,
-                       env={**os.environ, "PYTHONPATH": str(root)})
-    return result
+    """What the book target runs, book/book.cmake (Doxygen, then the copy of MathJax and the figures), on root."""
+    options = [f"-DROOT={root}", f"-DBUILD_DIR={build}", f"-DPYTHON={sys.executable}", "-DDOXYGEN=doxygen",
+               f"-DDOT={shutil.which('dot') or 'dot'}", *([f"-DFILTER={filter_command}"] if filter_command else [])]
+    return subprocess.run(["cmake", *options, "-P", str(root / "book" / "book.cmake")], capture_output=True, text=True)
 
 
 class Repository(unittest.TestCase):
@@ -146,7 +137,6 @@ class Repository(unittest.TestCase):
         shutil.copytree(REPO / "book", cls.root / "book", ignore=shutil.ignore_patterns("__pycache__"))
         for path, text in FILES.items():
             write(cls.root / path, text)
-        cls.build.mkdir()
 
 
 class FilterTest(Repository):
@@ -217,7 +207,11 @@ class FilterTest(Repository):
                  "![w](https://example.org/w.png)"),
                 ("the chapter list follows the folders", "book/chapters.md", "<!-- chapters: subpages -->",
                  r'<ul><li>\subpage ch01 "Chapter 1: First steps"</li><li>\subpage ch02 "Chapter 2: Second steps"</li>'
-                 "</ul>")):
+                 "</ul>"),
+                ("the front page's table lists the chapters", "book/mainpage.md", "<!-- chapters: table -->",
+                 '<table class="markdownTable"><tr><th>#</th><th>chapter</th><th>status</th></tr><tr><td>1</td><td>'
+                 r'\ref ch01 "Chapter 1: First steps"</td><td>ready</td></tr><tr><td>2</td><td>\ref ch02 "Chapter 2: '
+                 'Second steps"</td><td>ready</td></tr></table>')):
             with self.subTest(rule):
                 page = book_filter.Page(self.root / name, self.root, None).convert(text)
                 self.assertEqual(page.partition('\n\n<div class="chapter-nav">')[0], expected)
@@ -250,11 +244,6 @@ class CheckTest(Repository):
             raise AssertionError(f"the small book does not build:\n{result.stdout}{result.stderr}")
         cls.html = cls.build / "book" / "html"
 
-    def edit(self, path: Path, old: str, new: str) -> None:
-        text = path.read_text(encoding="utf-8")
-        self.assertIn(old, text, f"{path.name} no longer holds {old!r}: update the test")
-        path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
     def damaged(self, edits: list[tuple[str, str, str | None]]) -> tuple[Path, Path]:
         """Copies of the book's HTML and of the small repository, with the edits done. An edit is (file, old text,
         new text): a file of the HTML; "repo/PATH", a file of the repository; or "tree", the .js file of the
@@ -270,7 +259,9 @@ class CheckTest(Repository):
                 self.assertTrue(paths, f"no .js file of the book holds {old!r}: update the test")
             path = paths[0] if name == "tree" else work / name if name.startswith("repo/") else html / name
             if old:
-                self.edit(path, old, new)
+                text = path.read_text(encoding="utf-8")
+                self.assertIn(old, text, f"{path.name} no longer holds {old!r}: update the test")
+                path.write_text(text.replace(old, new, 1), encoding="utf-8")
             else:
                 path.unlink()
                 if new:
@@ -293,18 +284,16 @@ class CheckTest(Repository):
          [("ch01.html", "Nothing more.", "Nothing `more **bold** [x](y.md).")], ["'`'", "'**'", "']("]),
         ("a missing heading or footer fails cut-short", "cut-short",
          [("ch01.html", "3. Check your work</h1>", "</h1>"), ("api.html", "<!-- start footer part -->", "")],
-         ["heading '3. Check your work'", "api.html: the page does not end"]),
-        ("a missing page or anchor fails links", "links",
+         ["heading '3. Check your work' of chapters/01_first/README.md:34", "api.html: the page does not end"]),
+        # A figure or picture that book.cmake did not copy is a missing file.
+        ("a missing page, figure, picture or anchor fails links", "links",
          [("ch01.html", 'id="ch01-2-a-batch-y--xw--b"', 'id="renamed"'),
           ("ch01.html", "Nothing more.", '<a href="ch07.html">Nothing</a> more.'),
-          ("tree", '"ch02.html#ch02-2-the-end"', '"ch02.html#ch02-2-the-start"')],
+          ("tree", '"ch02.html#ch02-2-the-end"', '"ch02.html#ch02-2-the-start"'),
+          ("figures/results/loss.svg", "", None), ("figures/chapters/01_first/figures/graph.svg", "", None)],
          ["missing anchor: ch01.html#ch01-2-a-batch-y--xw--b", "missing file: ch07.html",
-          "missing anchor: ch02.html#ch02-2-the-start"]),
-        ("a figure that was not copied fails links", "links", [("figures/results/loss.svg", "", None)],
-         ["img points to a missing file: figures/results/loss.svg"]),
-        ("a chapter picture that was not copied fails links", "links",
-         [("figures/chapters/01_first/figures/graph.svg", "", None)],
-         ["img points to a missing file: figures/chapters/01_first/figures/graph.svg"]),
+          "missing anchor: ch02.html#ch02-2-the-start", "img points to a missing file: figures/results/loss.svg",
+          "img points to a missing file: figures/chapters/01_first/figures/graph.svg"]),
         ("an image that does not exist or has no alt text fails figures", "figures",
          [("repo/chapters/01_first/README.md", "](figures/graph.svg)",
            "](figures/graph.svg)\n\n![A plot](figures/missing.svg)\n\n![](square.svg)")],
@@ -314,6 +303,11 @@ class CheckTest(Repository):
          [("ch01.html", 'src="figures/chapters/01_first/figures/graph.svg"', 'src="figures/other.svg"')],
          ["ch01.html: the page does not show chapters/01_first/figures/graph.svg, which "
           "chapters/01_first/README.md:28 names"]),
+        ("a chapter without a figure of programs/figures fails figures", "figures",
+         [("repo/programs/figures/sources.txt", "89abcdef  chapters/02_second/figures/frames.gif\n", "")],
+         ["[figures] ch02.html: chapters/02_second/README.md shows 0 figure(s) made by programs/figures (0 animated), "
+          "it needs at least 1: add them to programs/figures/ch02.cpp, run ./course figures and show them with "
+          "![alt](figures/NAME.svg)"]),
         ("missing or linked MathJax files and network loads fail assets", "assets",
          [("mathjax/jax/output/HTML-CSS/jax.js", "", None),
           ("mathjax/fonts/HTML-CSS/TeX/woff/MathJax_Main-Regular.woff", "",
@@ -341,9 +335,10 @@ class CheckTest(Repository):
         for damage, rule, edits, expected in self.DAMAGE:
             with self.subTest(damage):
                 problems = book_check.Book(*self.damaged(edits)).run([rule])
-                self.assertEqual(bool(problems), bool(expected), f"rule {rule}: {problems}")
                 for text in expected:
                     self.assertTrue(any(text in p for p in problems), f"no problem mentions {text!r}: {problems}")
+                for problem in problems:
+                    self.assertTrue(any(text in problem for text in expected), f"rule {rule}: unexpected {problem}")
 
     def test_the_small_book_passes_every_rule(self):
         self.assertEqual(book_check.Book(self.html, self.root).run(list(book_check.RULES)), [])
@@ -376,14 +371,6 @@ class CheckTest(Repository):
         problems = book_check.Book(build / "book" / "html", self.root).run(["cut-short"])
         self.assertTrue(any("heading '2. The end'" in p for p in problems), problems)
         self.assertTrue(any("chapter links at the end of the page are missing" in p for p in problems), problems)
-
-    def test_figures_fail_on_a_chapter_without_a_figure_of_programs_figures(self):
-        html, root = self.damaged([("repo/programs/figures/sources.txt",
-                                    "89abcdef  chapters/02_second/figures/frames.gif\n", "")])
-        self.assertEqual(book_check.Book(html, root).run(["figures"]), [
-            "[figures] ch02.html: chapters/02_second/README.md shows 0 figure(s) made by programs/figures (0 "
-            "animated), it needs at least 1: add them to programs/figures/ch02.cpp, run ./course figures and show "
-            "them with ![alt](figures/NAME.svg)"])
 
     def test_figures_fail_when_a_chapter_has_fewer_than_it_needs_or_no_animation(self):
         self.assertEqual(book_check.FIGURES_NEEDED[5], (6, 1))  # chapter 5: six, one of them animated

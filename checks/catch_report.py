@@ -31,31 +31,24 @@ class Run:
     signal: str = ""               # for example "SIGABRT"
 
 
-def walk_results(element: ET.Element):
-    """The result elements of a Catch2 XML test case in document order, without the children of an
-    Expression (its Exception belongs to it)."""
-    for child in element:
-        yield child
-        if child.tag not in ("Expression", "Info"):
-            yield from walk_results(child)
-
-
 def first_failure(case: ET.Element) -> str:
-    failures: list[str] = []
-    context: list[str] = []  # INFO messages, which Catch2 writes just before the assertion they explain
-    for element in walk_results(case):
+    def results(element: ET.Element):  # in document order, without the children of an Expression (its Exception)
+        for child in element:
+            yield child
+            if child.tag not in ("Expression", "Info"):
+                yield from results(child)
+
+    failures, context = [], []  # context: the INFO messages Catch2 writes just before the assertion they explain
+    for element in results(case):
         if element.tag == "Info":
             context.append((element.text or "").strip())
         elif element.tag == "Expression":
             if element.get("success") == "false":
                 where = f"{Path(element.get('filename', '?')).name}:{element.get('line', '?')}"
                 inner = next((e for e in element if e.tag in ("Exception", "FatalErrorCondition")), None)
-                if inner is not None:
-                    text = (inner.text or "").strip()
-                else:
-                    original = (element.findtext("Original") or "").strip()
-                    expanded = (element.findtext("Expanded") or "").strip()
-                    text = f"{where}: {element.get('type', 'CHECK')}( {original} )\n{expanded}"
+                original, expanded = (element.findtext(tag, "").strip() for tag in ("Original", "Expanded"))
+                text = (inner.text or "").strip() if inner is not None else \
+                    f"{where}: {element.get('type', 'CHECK')}( {original} )\n{expanded}"
                 failures.append(text + ("\nwith: " + "; ".join(context) if context else ""))
             context = []
         elif element.tag in ("Exception", "FatalErrorCondition", "Failure") and element.text:
@@ -78,8 +71,7 @@ def read_report(data: bytes, process: subprocess.CompletedProcess) -> Run:
             continue
         open_case = element.get("name", "?") if event == "start" else None
         if event == "end":
-            overall = element.find("OverallResult")
-            passed = overall is not None and overall.get("success") == "true"
+            passed = element.find("OverallResult[@success='true']") is not None
             run.cases.append(CaseResult(element.get("name", "?"), passed, first_failure(element)))
             fatal = element.find(".//FatalErrorCondition")
             if fatal is not None:  # Catch2 caught the signal, and reported it

@@ -4,18 +4,12 @@ to a copy of solutions/, must make the chapter's tests fail (CONTRIBUTING.md, "H
 Each worker (--jobs) has its own copy and build folder (reference track, -O1 without debug information). Every
 chapter's unmutated copy must pass first; then each mutant is applied, test_chNN built and run, and the file
 restored. A crash or a time-out counts as caught; a mutant that does not apply or compile is a catalogue problem.
-
-  python3 -m checks.mutations                    # everything, 2 workers, build folders in build/mutations
-  python3 -m checks.mutations --chapter ch05     # one chapter (repeatable)
-  python3 -m checks.mutations --list             # print the catalogue and check that it applies; build nothing
-  python3 -m checks.mutations --only "kernel flip"
 """
 import argparse
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -40,12 +34,11 @@ def load_catalogue() -> list[Mutation]:
     mutations = []
     for chapter in CHAPTERS:
         path = ROOT / "tests" / chapter.folder / "mutations.toml"
-        if not path.is_file():
-            continue
         try:
-            for e in tomllib.loads(path.read_text(encoding="utf-8")).get("mutation", []):
-                mutations.append(Mutation(chapter.tag, f"{chapter.folder}/{e['file']}", e["description"],
-                                          tuple((x["original"], x["replacement"]) for x in e.get("edit") or [e])))
+            entries = tomllib.loads(path.read_text(encoding="utf-8")).get("mutation", []) if path.is_file() else []
+            mutations += [Mutation(chapter.tag, f"{chapter.folder}/{e['file']}", e["description"],
+                                   tuple((x["original"], x["replacement"]) for x in e.get("edit") or [e]))
+                          for e in entries]
         except (tomllib.TOMLDecodeError, KeyError) as error:
             raise SystemExit(f"mutations: {path.relative_to(ROOT)}: {error!r}")
     return mutations
@@ -53,16 +46,15 @@ def load_catalogue() -> list[Mutation]:
 
 def catalogue_problems(mutations: list[Mutation]) -> list[str]:
     """Everything that makes a mutation inapplicable, as messages; empty when all apply."""
-    problems, seen = [], set()
-    for m in mutations:
+    problems = []
+    for i, m in enumerate(mutations):
         where = f"mutation '{m.description}' ({m.chapter}, solutions/{m.file})"
-        if (m.chapter, m.description) in seen:
+        if any((n.chapter, n.description) == (m.chapter, m.description) for n in mutations[:i]):
             problems.append(f"{where} is in the catalogue twice")
-        seen.add((m.chapter, m.description))
         if not (SOLUTIONS / m.file).is_file():
             problems.append(f"{where} no longer applies: the file does not exist")
             continue
-        text, spans = (SOLUTIONS / m.file).read_text(), []
+        text = (SOLUTIONS / m.file).read_text()
         for original, replacement in m.edits:
             count = text.count(original)
             if original == replacement:
@@ -71,9 +63,7 @@ def catalogue_problems(mutations: list[Mutation]) -> list[str]:
                 how = "no longer applies: its original text is not in the file" if count == 0 else \
                       f"is ambiguous: its original text occurs {count} times (add context)"
                 problems.append(f"{where} {how}; update the catalogue (the text: {original.strip()[:100]!r})")
-            else:
-                spans.append((text.index(original), text.index(original) + len(original)))
-        spans.sort()
+        spans = sorted((text.index(o), text.index(o) + len(o)) for o, _ in m.edits if text.count(o) == 1)
         if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
             problems.append(f"{where}: two of its edits overlap")
     return problems
@@ -86,11 +76,20 @@ class Outcome:
 
 
 class Worker:
-    """One copy of solutions/ and one build folder."""
+    """One copy of solutions/ and one build folder, made and configured when the worker is."""
 
-    def __init__(self, index: int, root: Path, args):
-        self.src, self.build = root / f"worker{index}" / "src", root / f"worker{index}" / "build"
-        self.args = args
+    def __init__(self, folder: Path, args):
+        self.src, self.build, self.args = folder / "src", folder / "build", args
+        self.sync_copy()
+        command = ["cmake", "-S", str(ROOT), "-B", str(self.build), "-DCOURSE_TRACK=reference",
+                   f"-DCOURSE_TRACK_DIR={self.src}", "-DCOURSE_WERROR=OFF", "-DCOURSE_SUITE=OFF",
+                   "-DCMAKE_BUILD_TYPE=None", "-DCMAKE_CXX_FLAGS=-O1", *args.cmake_arg]
+        if args.generator and not (self.build / "CMakeCache.txt").exists():
+            command += ["-G", args.generator]
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:  # made before any thread starts: this ends the check
+            raise SystemExit(f"mutations: cmake configure of {self.build} failed:\n{run.stdout[-3000:]}\n"
+                             f"{run.stderr[-3000:]}")
 
     def sync_copy(self) -> None:
         """Makes src an exact copy of solutions/, writing only files that differ (keeps builds incremental)."""
@@ -104,16 +103,6 @@ class Worker:
             if path.is_file() and path.relative_to(self.src) not in wanted:
                 path.unlink()
 
-    def configure(self) -> None:
-        command = ["cmake", "-S", str(ROOT), "-B", str(self.build), "-DCOURSE_TRACK=reference",
-                   f"-DCOURSE_TRACK_DIR={self.src}", "-DCOURSE_WERROR=OFF", "-DCOURSE_SUITE=OFF",
-                   "-DCMAKE_BUILD_TYPE=None", "-DCMAKE_CXX_FLAGS=-O1", *self.args.cmake_arg]
-        if self.args.generator and not (self.build / "CMakeCache.txt").exists():
-            command += ["-G", self.args.generator]
-        run = subprocess.run(command, capture_output=True, text=True)
-        if run.returncode != 0:
-            raise RuntimeError(f"cmake configure of {self.build} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-
     def build_and_test(self, chapter: str) -> Outcome:
         """Builds the chapter's tests and runs them: 'caught' when any fails, crashes or times out. A chapter with
         [float] cases also has test_chNN_float (tests/CMakeLists.txt): a float-only bug is caught there."""
@@ -123,15 +112,15 @@ class Worker:
         run = subprocess.run(["cmake", "--build", str(self.build), "--parallel", "1", "--target", *targets],
                              capture_output=True, text=True)
         if run.returncode != 0:
-            errors = [line for line in (run.stdout + run.stderr).splitlines() if "error" in line.lower()]
-            return Outcome("PROBLEM", "does not compile: " + (errors[0].strip() if errors else run.stderr[-500:]))
+            error = next((line for line in (run.stdout + run.stderr).splitlines() if "error" in line.lower()), None)
+            return Outcome("PROBLEM", "does not compile: " + (error.strip() if error else run.stderr[-500:]))
         timeout, total = self.args.test_timeout, 0
         for target, spec in targets.items():
-            with tempfile.TemporaryDirectory(prefix="mutation-run-") as tmp:  # no shared working directory
-                try:
+            try:
+                with tempfile.TemporaryDirectory(prefix="mutation-run-") as tmp:  # no shared working directory
                     result = run_tests(self.build / "tests" / target, cwd=tmp, timeout=timeout, spec=spec)
-                except subprocess.TimeoutExpired:
-                    return Outcome("caught", f"{target} timed out after {timeout} s (an endless loop or a slow mutant)")
+            except subprocess.TimeoutExpired:
+                return Outcome("caught", f"{target} timed out after {timeout} s (an endless loop or a slow mutant)")
             if result.crashed:
                 how = f"signal {result.signal}" if result.signal else f"exit code {result.process.returncode}"
                 return Outcome("caught", f"{target} crashed ({how}) before the test report was complete")
@@ -157,8 +146,7 @@ class Worker:
             text = text.replace(old, new, 1)
         try:
             path.write_text(text)
-            now = time.time()
-            os.utime(path, (now, now))  # a build in the same clock tick as the last one must see the change
+            os.utime(path, (time.time(),) * 2)  # a build in the same clock tick as the last one must see the change
             outcome = self.build_and_test(m.chapter)
             if outcome.status == "PROBLEM" and outcome.detail.startswith("does not compile"):
                 outcome.detail = f"the mutant {outcome.detail}; fix the catalogue"
@@ -167,81 +155,58 @@ class Worker:
         return outcome
 
 
-def run_all(workers: list[Worker], items: list, work, say) -> dict:
+def run_all(workers: list[Worker], items: list, work) -> dict:
     """work(worker, item) for every item, each on a free worker; returns {item: Outcome}."""
-    spare, mine, results = list(workers), threading.local(), {}
+    todo, results = iter(items), {}
 
-    def one(item):
-        start = time.monotonic()
-        try:
-            result = work(mine.worker, item)
-        except Exception as error:  # a broken worker must not lose the item
-            result = Outcome("PROBLEM", f"the check itself failed: {error}")
-        results[item] = result
-        say(f"  [{len(results)}/{len(items)}] {getattr(item, 'description', item)}: {result.status} "
-            f"({time.monotonic() - start:.0f} s)")
+    def serve(worker: Worker):
+        for item in todo:  # one iterator for all threads: next() holds the GIL, so each item goes to one worker
+            start = time.monotonic()
+            try:
+                result = work(worker, item)
+            except Exception as error:  # a broken worker must not lose the item
+                result = Outcome("PROBLEM", f"the check itself failed: {error}")
+            results[item] = result
+            print(f"  [{len(results)}/{len(items)}] {getattr(item, 'description', item)}: {result.status} "
+                  f"({time.monotonic() - start:.0f} s)", flush=True)
 
-    # at most one thread per worker, each given a worker of its own when it starts
-    with ThreadPoolExecutor(len(workers), initializer=lambda: setattr(mine, "worker", spare.pop())) as pool:
-        list(pool.map(one, items))
+    with ThreadPoolExecutor(len(workers)) as pool:  # one thread per worker
+        list(pool.map(serve, workers))
     return results
 
 
-def selected(args) -> list[Mutation]:
-    mutations = load_catalogue()
-    for chapter in args.chapter or []:
-        if chapter not in {m.chapter for m in mutations}:
-            raise SystemExit(f"mutations: no mutation for {chapter} (chapters with mutations: "
-                             f"{', '.join(sorted({m.chapter for m in mutations}))})")
-    if args.chapter:
-        mutations = [m for m in mutations if m.chapter in args.chapter]
-    if args.only:
-        mutations = [m for m in mutations if args.only.lower() in m.description.lower()]
-        if not mutations:
-            raise SystemExit(f"mutations: no mutation's description contains {args.only!r}")
-    return mutations
-
-
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    rows = [("chapter", "mutation", "caught", "first failing test (or why)"), *rows]
+def cmd_run(args, mutations: list[Mutation]) -> int:
+    started, work_dir = time.monotonic(), Path(args.work_dir).resolve()
+    workers = [Worker(work_dir / f"worker{i + 1}", args) for i in range(max(1, args.jobs))]
+    chapters = sorted({m.chapter for m in mutations})
+    print(f"mutations: {len(mutations)} mutations of {len(chapters)} chapters, {len(workers)} workers in {work_dir}",
+          flush=True)
+    unmutated = run_all(workers, chapters, Worker.unmutated)
+    broken = {c for c, r in unmutated.items() if r.status != "ok"}
+    results = run_all(workers, [m for m in mutations if m.chapter not in broken], Worker.mutant)
+    results |= {m: Outcome("not run", "the unmutated solutions fail") for m in mutations if m.chapter in broken}
+    for w in workers:
+        w.sync_copy()  # leave the copies unmutated, whatever happened
+    verdict = {"caught": "yes", "SURVIVED": "NO: SURVIVED", "PROBLEM": "catalogue problem", "not run": "not run"}
+    rows = [("chapter", "mutation", "caught", "first failing test (or why)"),
+            *((m.chapter, m.description, verdict[results[m].status], results[m].detail) for m in mutations)]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    print()
     for i, r in enumerate(rows):
         print(" | ".join(f"{r[k]:<{widths[k]}}" for k in range(3)) + f" | {r[3]}")
         if i == 0:
             print("-|-".join("-" * w for w in widths) + "-|-" + "-" * 40)
-
-
-def cmd_run(args, mutations: list[Mutation]) -> int:
-    started, say = time.monotonic(), lambda text: print(text, flush=True)
-    work_dir = Path(args.work_dir).resolve()
-    workers = [Worker(i + 1, work_dir, args) for i in range(max(1, args.jobs))]
-    for w in workers:
-        w.sync_copy()
-        w.configure()
-    chapters = sorted({m.chapter for m in mutations})
-    say(f"mutations: {len(mutations)} mutations of {len(chapters)} chapters, {len(workers)} workers in {work_dir}")
-    unmutated = run_all(workers, chapters, Worker.unmutated, say)
-    broken = {c for c, r in unmutated.items() if r.status != "ok"}
-    todo = [m for m in mutations if m.chapter not in broken]
-    results = run_all(workers, todo, Worker.mutant, say)
-    for w in workers:
-        w.sync_copy()  # leave the copies unmutated, whatever happened
-    verdict = {"caught": "yes", "SURVIVED": "NO: SURVIVED", "PROBLEM": "catalogue problem"}
-    print()
-    print_table([(m.chapter, m.description, "not run", "the unmutated solutions fail") if m.chapter in broken
-                 else (m.chapter, m.description, verdict[results[m].status], results[m].detail) for m in mutations])
     print()
     for c in sorted(broken):
         print(f"mutations: {c}: {unmutated[c].detail}")
-    survived = [m for m in todo if results[m].status == "SURVIVED"]
-    problem = [m for m in todo if results[m].status == "PROBLEM"]
-    print(f"mutations: {len(todo) - len(survived) - len(problem)} of {len(mutations)} caught, {len(survived)} "
-          f"survived, {len(problem)} catalogue problems, {len(broken)} chapters whose unmutated solutions fail; "
+    statuses = [r.status for r in results.values()]
+    print(f"mutations: {statuses.count('caught')} of {len(mutations)} caught, {statuses.count('SURVIVED')} survived, "
+          f"{statuses.count('PROBLEM')} catalogue problems, {len(broken)} chapters whose unmutated solutions fail; "
           f"{(time.monotonic() - started) / 60:.1f} minutes with {len(workers)} workers")
-    for m in survived:
+    for m in (m for m in mutations if results[m].status == "SURVIVED"):
         print(f"mutations: SURVIVED: {m.chapter} '{m.description}' (solutions/{m.file}): the chapter's tests "
               f"cannot tell this bug from a correct solution; strengthen tests/ so that they catch it")
-    return 0 if not survived and not problem and not broken else 1
+    return 1 if "SURVIVED" in statuses or "PROBLEM" in statuses or broken else 0
 
 
 def main() -> int:
@@ -250,26 +215,29 @@ def main() -> int:
     parser.add_argument("--only", metavar="TEXT", help="only the mutations whose description contains TEXT")
     parser.add_argument("--list", action="store_true", help="print the catalogue, check that it applies, build nothing")
     parser.add_argument("--jobs", type=int, default=2, help="workers, each with its own copy and build (2)")
-    parser.add_argument("--work-dir", default=str(ROOT / "build" / "mutations"), help="copies and build folders")
+    parser.add_argument("--work-dir", default=ROOT / "build" / "mutations", help="copies and builds (%(default)s)")
     parser.add_argument("--generator", default=os.environ.get("CMAKE_GENERATOR", ""), help="CMake generator")
     parser.add_argument("--cmake-arg", action="append", default=[], metavar="ARG", help="an extra configure argument")
     parser.add_argument("--test-timeout", type=int, default=300, help="seconds for one run of a chapter's tests")
     args = parser.parse_args()
-    mutations = selected(args)
+    mutations = load_catalogue()
+    chapters = sorted({m.chapter for m in mutations})
+    for chapter in args.chapter or []:
+        if chapter not in chapters:
+            raise SystemExit(f"mutations: no mutation for {chapter} (chapters with mutations: {', '.join(chapters)})")
+    mutations = [m for m in mutations if m.chapter in (args.chapter or chapters)
+                 and (args.only or "").lower() in m.description.lower()]
+    if args.only and not mutations:
+        raise SystemExit(f"mutations: no mutation's description contains {args.only!r}")
     problems = catalogue_problems(mutations)
     for p in problems:
         print(f"mutations: {p}", file=sys.stderr)
     if args.list:
-        for m in mutations:
-            print(f"{m.chapter}  {m.description}   [solutions/{m.file}]")
+        sys.stdout.writelines(f"{m.chapter}  {m.description}   [solutions/{m.file}]\n" for m in mutations)
         print(f"{len(mutations)} mutations")
     if problems or args.list:
         return 1 if problems else 0
-    try:
-        return cmd_run(args, mutations)
-    except RuntimeError as error:
-        print(f"mutations: {error}", file=sys.stderr)
-        return 1
+    return cmd_run(args, mutations)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,5 @@
 """Skeletons are generated from the reference solutions: each TODO region's body (CONTRIBUTING.md, "How to add
 an exercise") becomes one course::todo(...) line; outside the regions, skeleton and solution are the same bytes.
-
-  python3 -m checks.skeletons generate --out DIR | write [--force] | check [--strict] | status
 """
 import argparse
 import difflib
@@ -46,7 +44,8 @@ class Region:
 
 @dataclass
 class Parsed:
-    """A file as its lines outside the TODO regions and its regions, in their order."""
+    """A file: its text, and its lines outside the TODO regions and its regions, in their order."""
+    text: str
     pieces: list[str | Region] = field(default_factory=list)
 
     @property
@@ -57,13 +56,17 @@ class Parsed:
         return "".join(p if isinstance(p, str) else "".join([p.begin_line, *p.stub(), p.end_line])
                        for p in self.pieces)
 
+    def worked(self, expected: "Parsed") -> list[Region]:
+        """The regions of this file of chapters/ whose body is no longer the stub: the learner's work."""
+        return [a for a, e in zip(self.regions, expected.regions) if a.body != e.stub()]
+
 
 def parse(path: Path) -> Parsed:
     def error(number: int, text: str) -> SkeletonError:
         return SkeletonError(f"{path.relative_to(ROOT)}:{number}: {text}")
 
-    parsed, current = Parsed(), None
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(keepends=True), start=1):
+    parsed, current = Parsed(path.read_text(encoding="utf-8")), None
+    for number, line in enumerate(parsed.text.splitlines(keepends=True), start=1):
         begin, end = BEGIN.match(line), END.match(line)
         if begin and current is not None:
             raise error(number, f"TODO region opened at line {current.line_number} is not closed before this "
@@ -92,25 +95,17 @@ def parse(path: Path) -> Parsed:
 
 def skeletons() -> dict[Path, Parsed]:
     """Every solution file of a chapter (relative to solutions/), parsed."""
-    result = {}
-    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*/**/*")):
-        if path.suffix not in CODE_SUFFIXES or not path.is_file():
-            continue
-        rel, parsed = path.relative_to(SOLUTIONS), parse(path)
-        result[rel] = parsed
+    result = {path.relative_to(SOLUTIONS): parse(path) for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*/**/*"))
+              if path.suffix in CODE_SUFFIXES and path.is_file()}
+    for rel, parsed in result.items():
         expected = "ch" + rel.parts[0][:2]
         for region in parsed.regions:
             if region.chapter != expected:
-                raise SkeletonError(f"{path.relative_to(ROOT)}:{region.line_number}: region is tagged "
+                raise SkeletonError(f"solutions/{rel}:{region.line_number}: region is tagged "
                                     f"TODO({region.chapter}) but the file belongs to {expected}")
-        if "course::todo(" in path.read_text(encoding="utf-8"):
-            raise SkeletonError(f"{path.relative_to(ROOT)}: a solution must not call course::todo()")
+        if "course::todo(" in parsed.text:
+            raise SkeletonError(f"solutions/{rel}: a solution must not call course::todo()")
     return result
-
-
-def worked(actual: Parsed, expected: Parsed) -> list[Region]:
-    """The regions of actual (a file of chapters/) whose body is no longer the stub: the learner's work."""
-    return [a for a, e in zip(actual.regions, expected.regions) if a.body != e.stub()]
 
 
 def write_if_changed(target: Path, text: str) -> bool:
@@ -130,7 +125,7 @@ def cmd_generate(args) -> int:
 def cmd_write(args) -> int:
     for rel, parsed in skeletons().items():
         target = CHAPTERS / rel
-        kept = worked(parse(target), parsed) if target.exists() and not args.force else []
+        kept = parse(target).worked(parsed) if target.exists() and not args.force else []
         if kept:
             print(f"skeletons: chapters/{rel} holds your work in {len(kept)} TODO region(s); "
                   f"not overwritten (use --force to discard it)", file=sys.stderr)
@@ -140,9 +135,7 @@ def cmd_write(args) -> int:
 
 
 def cmd_check(args) -> int:
-    strict = args.strict or bool(os.environ.get("CI"))
-    problems: list[str] = []
-    learner_work, expected_files = 0, skeletons()
+    problems, learner_work, expected_files = [], 0, skeletons()
     for rel, expected in expected_files.items():
         path = CHAPTERS / rel
         if not path.exists():
@@ -157,27 +150,25 @@ def cmd_check(args) -> int:
         # the same skeleton means the same text outside the regions and the same markers
         if actual.skeleton() != expected.skeleton():
             diff = "".join(difflib.unified_diff(expected.skeleton().splitlines(keepends=True),
-                                                path.read_text(encoding="utf-8").splitlines(keepends=True),
+                                                actual.text.splitlines(keepends=True),
                                                 f"generated from solutions/{rel}", f"chapters/{rel}", n=2))
             problems.append(f"chapters/{rel} differs from its solution outside the TODO regions "
                             f"(edit solutions/{rel}, then run: python3 -m checks.skeletons write):\n{diff}")
             continue
-        solved = worked(actual, expected)
+        solved = actual.worked(expected)
         learner_work += len(solved)
-        if strict:
-            problems += [f"chapters/{rel}:{a.line_number}: TODO region '{a.function}' does not hold its stub "
-                         f"(a solved exercise must not be committed to chapters/)" for a in solved]
+        problems += [f"chapters/{rel}:{a.line_number}: TODO region '{a.function}' does not hold its stub "
+                     f"(a solved exercise must not be committed to chapters/)" for a in solved if args.strict]
     for path in sorted(CHAPTERS.rglob("*")):
         if path.is_file() and path.suffix in CODE_SUFFIXES and path.relative_to(CHAPTERS) not in expected_files:
             problems.append(f"chapters/{path.relative_to(CHAPTERS)} has no solution in solutions/ "
                             f"(every skeleton is generated from a solution)")
-    for p in problems:
-        print(f"skeleton drift: {p}", file=sys.stderr)
-    regions = sum(len(parsed.regions) for parsed in expected_files.values())
     if problems:
+        print(*(f"skeleton drift: {p}" for p in problems), sep="\n", file=sys.stderr)
         print(f"skeleton check FAILED: {len(problems)} problem(s) in {len(expected_files)} files", file=sys.stderr)
         return 1
     note = f"; {learner_work} region(s) hold your own work" if learner_work else ""
+    regions = sum(len(parsed.regions) for parsed in expected_files.values())
     print(f"skeleton check passed: {len(expected_files)} files, {regions} TODO regions in sync{note}")
     return 0
 
@@ -192,8 +183,7 @@ def cmd_status(args) -> int:
                     if any(a.body == e.stub() for e in expected.regions if e.function == a.function)]
             entry["untouched"] += len(left)
             entry["functions_left"] += left
-    json.dump(status, sys.stdout, indent=1)
-    print()
+    print(json.dumps(status, indent=1))
     return 0
 
 
@@ -202,18 +192,16 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write the pristine skeletons of every chapter into a folder (the suite)")
     g.add_argument("--out", required=True)
-    g.set_defaults(func=cmd_generate)
     w = sub.add_parser("write", help="rewrite chapters/ from solutions/ (for course developers)")
     w.add_argument("--force", action="store_true", help="overwrite a learner's work too")
-    w.set_defaults(func=cmd_write)
     c = sub.add_parser("check", help="fail when chapters/ drifted from solutions/ outside the TODO regions")
-    c.add_argument("--strict", action="store_true", help="every region must also hold its stub (also when CI is set)")
-    c.set_defaults(func=cmd_check)
-    s = sub.add_parser("status", help="per chapter, how many exercises there are and how many hold the stub (JSON)")
-    s.set_defaults(func=cmd_status)
+    c.add_argument("--strict", action="store_true", default=bool(os.environ.get("CI")),
+                   help="every region must also hold its stub (also when CI is set)")
+    sub.add_parser("status", help="per chapter, how many exercises there are and how many hold the stub (JSON)")
     args = parser.parse_args()
+    commands = {"generate": cmd_generate, "write": cmd_write, "check": cmd_check, "status": cmd_status}
     try:
-        return args.func(args)
+        return commands[args.command](args)
     except SkeletonError as e:
         print(f"skeletons: {e}", file=sys.stderr)
         return 1

@@ -1,5 +1,3 @@
-import sys
-
 from cli.course import main
 
-sys.exit(main())
+raise SystemExit(main())

@@ -63,12 +63,10 @@ def find_chapters(root: Path = ROOT) -> list[Chapter]:
     """Every chapter folder chapters/NN_name, in order, with the first heading of its README.md as its title
     (without "Chapter N: "): no list of chapters is written by hand anywhere."""
     chapters = []
-    for folder in (root / "chapters").iterdir() if (root / "chapters").is_dir() else []:
+    for folder in (root / "chapters").glob("*"):
         if folder.is_dir() and (match := CHAPTER_FOLDER.match(folder.name)):
-            try:
-                lines = (folder / "README.md").read_text(encoding="utf-8").splitlines()
-            except (FileNotFoundError, UnicodeDecodeError):
-                lines = []
+            readme = folder / "README.md"
+            lines = readme.read_text(encoding="utf-8", errors="replace").splitlines() if readme.is_file() else []
             headings = (heading.group("title") for heading in map(CHAPTER_HEADING.match, lines) if heading)
             title = next(headings, match.group("name").replace("_", " "))
             chapters.append(Chapter(int(match.group("number")), folder.name, title))
@@ -93,8 +91,7 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 def chapter_by_number(text: str) -> Chapter:
     if not re.fullmatch(r"\d{1,2}", text):
         raise CourseError(f"'{text}' is not a chapter number; use 1 to {len(CHAPTERS)}")
-    chapter = next((c for c in CHAPTERS if c.number == int(text)), None)
-    if chapter is None:
+    if (chapter := next((c for c in CHAPTERS if c.number == int(text)), None)) is None:
         raise CourseError(f"there is no chapter {int(text)}; the chapters are 1 to {len(CHAPTERS)}")
     if not chapter.written:
         raise CourseError(f"chapter {chapter.number} ({chapter.title}) is not written yet; "
@@ -200,6 +197,7 @@ def apt_install(packages: list[str]) -> None:
 
 
 def configure(preset: str, quiet: bool = True) -> None:
+    say(f"course: configuring the {preset} track (cmake --preset {preset})")
     result = run(["cmake", "--preset", preset], capture_output=quiet, text=True)
     if result.returncode != 0:
         if quiet:
@@ -207,15 +205,17 @@ def configure(preset: str, quiet: bool = True) -> None:
         raise CourseError(f"cmake --preset {preset} failed (see above); did ./course setup finish?")
 
 
-def ensure_configured(preset: str) -> None:
-    if not (ROOT / "build" / preset / "CMakeCache.txt").exists():
-        say(f"course: configuring the {preset} track (cmake --preset {preset})")
+def ensure_configured(preset: str, known: str = "CMakeCache.txt") -> None:
+    """Configures the track when build/PRESET/KNOWN is missing: a new folder, or one an older course configured."""
+    if not (ROOT / "build" / preset / known).exists():
         configure(preset)
 
 
-def built(preset: str, *targets: str) -> bool:
-    """cmake --build on a track: the targets named, or everything."""
-    return run(["cmake", "--build", "--preset", preset, *(["--target", *targets] if targets else [])]).returncode == 0
+def built(preset: str, target: str, what: str, known: str = "CMakeCache.txt") -> bool:
+    """Builds target on a track, configured first when needed (ensure_configured), and says that it builds what."""
+    ensure_configured(preset, known)
+    say(f"course: building {what}")
+    return run(["cmake", "--build", "--preset", preset, "--target", target]).returncode == 0
 
 
 def install_missing() -> None:
@@ -236,32 +236,28 @@ def cmd_setup(args) -> int:
     if not args.no_install:
         install_missing()
     for preset in ("learner", "reference"):
-        say(f"course: configuring the {preset} track (cmake --preset {preset})")
         configure(preset)
     say("course: setup done. Start with chapter 1: read chapters/01_backprop_1d/README.md, "
         "then run ./course check 1")
     return 0
 
 
-# check -----------------------------------------------------------------------------------------------
 def test_executables(chapter: Chapter) -> list[tuple[Path, str | None, str]]:
-    """(path, test spec, prefix of the case names) of chapter N's tests. A chapter whose results depend on precision
-    also has test_chNN_float, the same tests built with real = float; only its [float] cases count."""
-    tests, name = ROOT / "build" / "learner" / "tests", f"test_{chapter.tag}"
-    has_float = (tests / "CMakeFiles" / f"{name}_float.dir").is_dir() or (tests / f"{name}_float").exists()
-    return [(tests / name, None, "")] + [(tests / f"{name}_float", "[float]", "[float] ")] * has_float
+    """(path, test spec, prefix of the case names) of the tests tests_chNN built. A chapter whose results depend on
+    precision also has test_chNN_float, the same tests built with real = float; only its [float] cases count."""
+    exe = ROOT / "build" / "learner" / "tests" / f"test_{chapter.tag}"
+    float_exe = exe.with_name(f"{exe.name}_float")
+    return [(exe, None, "")] + [(float_exe, "[float]", "[float] ")] * float_exe.exists()
 
 
 def cmd_check(args) -> int:
     chapter = chapter_by_number(args.chapter)
-    ensure_configured("learner")
-    say(f"course: building chapter {chapter.number} (test_{chapter.tag}) against your code in chapters/")
-    # The first build may configure again and so make test_chNN_float known: look for it after that build.
-    if not (built("learner", f"test_{chapter.tag}")
-            and all(built("learner", exe.name) for exe, _, _ in test_executables(chapter)[1:])):
+    what = f"chapter {chapter.number} (test_{chapter.tag}) against your code in chapters/"
+    # tests_chNN (tests/CMakeLists.txt), which a folder that an older course configured does not know yet
+    if not built("learner", f"tests_{chapter.tag}", what, known=f"tests/CMakeFiles/tests_{chapter.tag}.dir"):
         say(f"\nChapter {chapter.number} does not compile yet: the compiler's first error above names the file and "
             f"line. Fix it, then run ./course check {chapter.number} again.")
-        record(chapter, passed=0, total=0, compiled=False)
+        record(chapter, passed=0, total=0, compiled=False, crashed=None)
         return 1
     exes = test_executables(chapter)
     if args.verbose:
@@ -297,9 +293,8 @@ def cmd_check(args) -> int:
         return 1
     if passed == len(cases) == total and cases:
         say(f"All {total} tests of chapter {chapter.number} pass. Well done!")
-        following = [c for c in CHAPTERS if c.number == chapter.number + 1]
-        if following and following[0].written:
-            say(f"Next: chapters/{following[0].folder}/README.md")
+        if following := next((c for c in CHAPTERS if c.number == chapter.number + 1 and c.written), None):
+            say(f"Next: chapters/{following.folder}/README.md")
         return 0
     failing = [c for c in cases if not c.passed and c.first_failure]
     wrong = next((c for c in failing if not c.first_failure.startswith("TODO(")), None)
@@ -312,15 +307,14 @@ def cmd_check(args) -> int:
     return 1
 
 
-def record(chapter: Chapter, passed: int, total: int, compiled: bool, crashed: str | None = None) -> None:
+def record(chapter: Chapter, **check) -> None:
+    """Keeps a check's result (passed, total, compiled, crashed) with the hash of the files it checked."""
     state = load_state()
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    state.setdefault("checks", {})[chapter.tag] = {"passed": passed, "total": total, "compiled": compiled,
-                                                   "crashed": crashed, "files": chapter_hash(chapter), "when": when}
+    state.setdefault("checks", {})[chapter.tag] = {**check, "files": chapter_hash(chapter), "when": when}
     save_state(state)
 
 
-# progress --------------------------------------------------------------------------------------------
 def cmd_progress(args) -> int:
     out = run([sys.executable, "-m", "checks.skeletons", "status"], capture_output=True, text=True)
     if out.returncode != 0:
@@ -350,7 +344,6 @@ def cmd_progress(args) -> int:
     return 0
 
 
-# hint ------------------------------------------------------------------------------------------------
 def cmd_hint(args) -> int:
     """The state keeps, per chapter, how many steps of each topic were shown and which topic was chosen last:
     `./course hint 5 padding` chooses a topic, and a later `./course hint 5` goes on with it."""
@@ -363,8 +356,8 @@ def cmd_hint(args) -> int:
     except ValueError as e:
         raise CourseError(str(e)) from None
     state = load_state()
-    saved = state.setdefault("hints", {}).get(chapter.tag)
-    mine = state["hints"][chapter.tag] = saved if isinstance(saved, dict) else {}  # an older ./course kept a number
+    saved = state.setdefault("hints", {}).get(chapter.tag)  # an older ./course kept a number; --reset forgets all
+    mine = state["hints"][chapter.tag] = saved if isinstance(saved, dict) and not args.reset else {}
     seen: dict[str, int] = mine.setdefault("seen", {})
     command = f"./course hint {chapter.number}"
 
@@ -372,33 +365,30 @@ def cmd_hint(args) -> int:
         topic = topics[index]
         say(f"Hint {index + 1} of {len(topics)} for chapter {chapter.number}: {topic.title}")
         for step in steps:
-            say(f"\nStep {step + 1} of {len(topic.steps)}\n\n{hints.tex_to_text(topic.steps[step])}")
+            say(f"\nStep {step + 1} of {len(topic.steps)}\n\n{topic.steps[step]}")
         say("")
 
+    def listed(indices, info=lambda topic: "") -> str:
+        return "\n".join(f"  {i + 1:2}. {topics[i].title}{info(topics[i])}" for i in indices)
+
     if args.reset:
-        state["hints"][chapter.tag] = {"seen": {}}
         save_state(state)
         say(f"course: hints of chapter {chapter.number} start again from hint 1, step 1")
         return 0
     if args.list:
         say(f"The hints of chapter {chapter.number} ({command} NUMBER or {command} WORDS shows one):")
-        for i, topic in enumerate(topics):
-            shown = seen.get(topic.title, 0)
-            said = f"{shown} of {len(topic.steps)} steps seen" if shown else f"{len(topic.steps)} steps"
-            say(f"  {i + 1:2}. {topic.title}  ({said})")
+        say(listed(range(len(topics)), lambda t: f"  ({seen[t.title]} of {len(t.steps)} steps seen)"
+                   if seen.get(t.title) else f"  ({len(t.steps)} steps)"))
         return 0
     if args.words:
         chosen = hints.choose(topics, args.words)
         asked = " ".join(args.words)
         if not chosen:
-            titles = "\n".join(f"  {i + 1:2}. {t.title}" for i, t in enumerate(topics))
             raise CourseError(f"no hint of chapter {chapter.number} has '{asked}' in its title or text. Its hints:\n"
-                              f"{titles}\nGive a number ({command} 2) or other words.")
+                              f"{listed(range(len(topics)))}\nGive a number ({command} 2) or other words.")
         if len(chosen) > 1:
-            say(f"{len(chosen)} hints of chapter {chapter.number} have '{asked}':")
-            for i in chosen:
-                say(f"  {i + 1:2}. {topics[i].title}")
-            say(f"Add a word, or give the number: {command} {chosen[0] + 1}")
+            say(f"{len(chosen)} hints of chapter {chapter.number} have '{asked}':\n{listed(chosen)}\n"
+                f"Add a word, or give the number: {command} {chosen[0] + 1}")
             return 0
         index = chosen[0]
     elif args.all:
@@ -419,17 +409,16 @@ def cmd_hint(args) -> int:
     topic = topics[index]
     done = seen.get(topic.title, 0)
     mine["current"] = topic.title
-    if args.all:
-        show(index, range(max(done, 1)))
-        seen[topic.title] = max(done, 1)
+    if args.all:  # with words: the steps of that hint seen so far, at least its first
+        steps = range(max(done, 1))
     elif done >= len(topic.steps):
         say(f"(You have seen all {len(topic.steps)} steps of this hint; here they are again.)\n")
-        show(index, range(len(topic.steps)))
+        steps = range(len(topic.steps))
     else:
-        show(index, range(done, done + 1))
-        seen[topic.title] = done + 1
+        steps = range(done, done + 1)
+    show(index, steps)
+    seen[topic.title] = done = max(done, steps.stop)
     save_state(state)
-    done = seen[topic.title]
     if done < len(topic.steps):
         say(f"(Try it first. {command} again shows step {done + 1} of this hint; {command} --list lists all "
             f"{len(topics)} hints.)")
@@ -459,16 +448,13 @@ def data_sets_for(extra: list[str]) -> tuple[str, ...]:
 
 def build_program(preset: str, target: str, folder: str = "programs/{}") -> str:
     """Builds target on the preset's track; the path of its executable, build/PRESET/FOLDER/TARGET ({}: TARGET)."""
-    ensure_configured(preset)
-    say(f"course: building {target} on the {preset} track")
-    if not built(preset, target):
+    if not built(preset, target, f"{target} on the {preset} track"):
         hint = (" Your chapters must compile first: ./course check N shows where." if preset == "learner" else "")
         raise CourseError(f"{target} does not build on the {preset} track (see above).{hint}")
     return str(ROOT / "build" / preset / folder.format(target) / target)
 
 
 def cmd_train(args) -> int:
-    install_missing()
     prepare_data(*data_sets_for(args.extra))
     cmd = [build_program(args.track, "train"), *args.extra]
     say(f"course: {' '.join(str(Path(c).relative_to(ROOT)) if c.startswith(str(ROOT)) else c for c in cmd)}")
@@ -476,21 +462,18 @@ def cmd_train(args) -> int:
 
 
 def cmd_experiments(args) -> int:
-    install_missing()
     prepare_data("subset")
     return run([build_program(args.track, "experiments"), *args.extra]).returncode
 
 
 def cmd_bench(args) -> int:
     """Training throughput of the reference: the readable layers, the fast path, and libtorch if installed."""
-    install_missing()
     env = dict(os.environ, **({"OPENBLAS_CORETYPE": args.coretype} if args.coretype else {}))
     return run([build_program("reference", "bench_train", "bench"), *args.extra], env=env).returncode
 
 
 def cmd_figures(args) -> int:
     """Draws every chapter figure from the reference's numbers (programs/figures, figures.hpp says how)."""
-    install_missing()
     cmd = [build_program("reference", "figures"), "--write", *args.extra]
     say(f"course: {' '.join([str(Path(cmd[0]).relative_to(ROOT)), *cmd[1:]])}")
     if (code := run(cmd).returncode) != 0:
@@ -504,7 +487,6 @@ def cmd_figures(args) -> int:
 def cmd_start(args) -> int:
     """The README's first command: from a fresh machine to a trained LeNet and the book with all its figures:
     the training program's (chapter 7) and the experiments' (chapter 8), so that no figure is missing."""
-    install_missing()
     for preset in ("learner", "reference"):
         ensure_configured(preset)
     prepare_data("subset", "mnist")  # the full set for this run, the subset for the experiments and your layers
@@ -523,11 +505,10 @@ def cmd_start(args) -> int:
 # test, book and fuzz: the course's own checks --------------------------------------------------------
 def cmd_test(args) -> int:
     system, _ = this_system()
-    missing = missing_packages(packages_for(system)) if system in TESTED else []
-    if missing:
+    if missing := missing_packages(packages_for(system)) if system in TESTED else []:
         raise CourseError(f"missing Debian packages: {' '.join(missing)}; run ./course setup first")
     configure("reference", quiet=False)
-    if not built("reference"):
+    if run(["cmake", "--build", "--preset", "reference"]).returncode != 0:
         raise CourseError("the reference track does not build with warnings as errors (see above)")
     # The test presets of CMakePresets.json: "reference" runs everything, "quick" leaves out the mutation check,
     # the sanitizers and the fuzzers (cmake --workflow --preset quick does the same from plain CMake).
@@ -538,9 +519,7 @@ def cmd_test(args) -> int:
 
 
 def cmd_book(args) -> int:
-    ensure_configured("reference")
-    say("course: building the book with Doxygen on the reference track (warnings are errors)")
-    if not built("reference", "book"):
+    if not built("reference", "book", "the book with Doxygen on the reference track (warnings are errors)"):
         raise CourseError("the book does not build: Doxygen's messages above name the file and line "
                           "(book/README.md has the rules for chapter authors)")
     html = ROOT / "build" / "reference" / "book" / "html"
@@ -553,18 +532,16 @@ def cmd_book(args) -> int:
 
 
 def cmd_fuzz(args) -> int:
-    """The fuzzers of the IDX reader and the weights loader (fuzz/CMakeLists.txt, CTest), for a bounded time each."""
+    """The fuzzers of the IDX reader and the weights loader, for a bounded time each: the presets "fuzz" of
+    fuzz/CMakePresets.json (build/fuzz), with the time given (a workflow preset takes no -D)."""
     install_missing()
-    build = ROOT / "build" / "fuzz"
-    for cmd in (["cmake", "-S", "fuzz", "-B", str(build), "-DCMAKE_CXX_COMPILER=clang++",
-                 f"-DCOURSE_FUZZ_SECONDS={args.seconds}"],
-                ["cmake", "--build", str(build), "--parallel", "2"],
-                ["ctest", "--test-dir", str(build), "--output-on-failure"]):
-        if run(cmd).returncode != 0:
+    for cmd in (["cmake", "--preset", "fuzz", f"-DCOURSE_FUZZ_SECONDS={args.seconds}"],
+                ["cmake", "--build", "--preset", "fuzz"], ["ctest", "--preset", "fuzz"]):
+        if subprocess.run(cmd, cwd=ROOT / "fuzz").returncode != 0:
             return 1
-    log = (build / "Testing" / "Temporary" / "LastTest.log").read_text(errors="replace")
-    for line in re.findall(r"^(?:Test: .*fuzz for.*|stat::(?:number_of_executed_units|average_exec_per_sec).*)$",
-                           log, re.M):
+    log = (ROOT / "build" / "fuzz" / "Testing" / "Temporary" / "LastTest.log").read_text(errors="replace")
+    stats = r"^(?:\d+/\d+ Test: .*fuzz for.*|stat::(?:number_of_executed_units|average_exec_per_sec).*)$"
+    for line in re.findall(stats, log, re.M):  # each fuzz test's name, then libFuzzer's final statistics
         say(line)
     return 0
 
@@ -572,13 +549,14 @@ def cmd_fuzz(args) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="./course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.set_defaults(func=lambda args: parser.print_help() or 0, passes_extra=False)  # no command, or help
+    parser.set_defaults(func=lambda args: parser.print_help() or 0, program=False)  # no command, or help
     sub = parser.add_subparsers(dest="command", metavar="command")
     track = dict(choices=["reference", "learner"], default="reference")
 
-    def command(name: str, func, help: str, passes_extra: bool = False, **kwargs) -> argparse.ArgumentParser:
+    # program: it runs a program of the course: what is missing is installed first, unknown options go to it
+    def command(name: str, func, help: str, program: bool = False, **kwargs) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, **kwargs)
-        p.set_defaults(func=func, passes_extra=passes_extra)
+        p.set_defaults(func=func, program=program)
         return p
     p = command("setup", cmd_setup, "install missing Debian packages, then configure both tracks")
     p.add_argument("--no-install", action="store_true", help="do not run apt-get; only configure")
@@ -623,10 +601,12 @@ def main() -> int:
     p.add_argument("--coretype", help="set OPENBLAS_CORETYPE (for example Haswell or SkylakeX) for this run")
     sub.add_parser("help", help="show this help")
     args, extra = parser.parse_known_args()
-    if extra and not args.passes_extra:
+    if extra and not args.program:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra[1:] if extra[:1] == ["--"] else extra
     try:
+        if args.program:
+            install_missing()
         return args.func(args)
     except CourseError as e:
         print(f"course: {e}", file=sys.stderr)
@@ -636,7 +616,3 @@ def main() -> int:
     except BrokenPipeError:  # the output went into `head` or similar, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
