@@ -200,11 +200,16 @@ class FilterTest(Repository):
                 ("a link to a header is a reference, to another file plain text, to the web unchanged",
                  "chapters/01_first/README.md", "[h](first.hpp) [t](../../tools/x.py) [w](https://example.org)",
                  "[h](@ref chapters/01_first/first.hpp) t [w](https://example.org)"),
-                ("an alt text over two lines keeps both lines, a web image is left to Doxygen",
-                 "chapters/01_first/README.md", "![A long\ntext](figures/x.gif)\n\n![w](https://example.org/w.png)",
-                 r'\htmlonly[block]<div class="image"><img src="figures/chapters/01_first/figures/x.gif" alt="A long '
-                 'text"\n' r'/><div class="caption" aria-hidden="true">A long text</div></div>\endhtmlonly' "\n\n"
-                 "![w](https://example.org/w.png)"),
+                ("an alt text over two lines keeps both lines, a web image or a file not a picture is left to Doxygen",
+                 "chapters/01_first/README.md", "![A long\ntext](figures/x.gif)\n\n![w](https://example.org/w.png) "
+                 "![t](x.txt)", r'\htmlonly[block]<div class="image"><img src="figures/chapters/01_first/figures/'
+                 'x.gif" alt="A long text"\n' r'/><div class="caption" aria-hidden="true">A long text</div></div>'
+                 "\\endhtmlonly\n\n![w](https://example.org/w.png) ![t](x.txt)"),
+                ("repeated headings get numbered anchors, and math in a heading loses its braces",
+                 "chapters/01_first/README.md", "# Chapter 1: X\n\n## Sum $x_{ij}$\n\n## Sum $x_{ij}$",
+                 "# Chapter 1: X {#ch01}\n\n## Sum x_ij {#ch01-sum-x_ij}\n\n## Sum x_ij {#ch01-sum-x_ij-1}"),
+                ("$$ inside a paragraph is display math, and over lines one line without % comments", "book/x.md",
+                 "a $$x^{2}$$ b\nc $$y\n% note\nz$$ d", "a \\f[x^{2}\\f] b\nc \\f[ y  z \\f]\n\n d"),
                 ("the chapter list follows the folders", "book/chapters.md", "<!-- chapters: subpages -->",
                  r'<ul><li>\subpage ch01 "Chapter 1: First steps"</li><li>\subpage ch02 "Chapter 2: Second steps"</li>'
                  "</ul>"),
@@ -374,10 +379,11 @@ class CheckTest(Repository):
 
     def test_figures_fail_when_a_chapter_has_fewer_than_it_needs_or_no_animation(self):
         self.assertEqual(book_check.FIGURES_NEEDED[5], (6, 1))  # chapter 5: six, one of them animated
-        with mock.patch.dict(book_check.FIGURES_NEEDED, {1: (2, 1)}):
-            problems = book_check.Book(self.html, self.root).run(["figures"])
-        self.assertTrue(any("ch01.html: chapters/01_first/README.md shows 1 figure(s) made by programs/figures (0 "
-                            "animated), it needs at least 2 (1 animated .gif)" in p for p in problems), problems)
+        for needed in ((2, 0), (1, 1)):  # too few figures; enough, but no animation
+            with mock.patch.dict(book_check.FIGURES_NEEDED, {1: needed}):
+                problems = book_check.Book(self.html, self.root).run(["figures"])
+            self.assertTrue(any(f"ch01.html: chapters/01_first/README.md shows 1 figure(s) made by programs/figures "
+                                f"(0 animated), it needs at least {needed[0]}" in p for p in problems), problems)
 
     def test_figures_fail_when_a_figure_of_the_programs_was_not_generated(self):
         build = Path(self.tmp.name) / "build-no-results"  # no results/loss.svg: as before ./course start

@@ -233,7 +233,7 @@ class HintsTest(unittest.TestCase):
     def test_steps_and_topics_are_split_and_an_empty_step_is_an_error(self):
         topics = hints.parse("# Hints\nintro\n## First\nask\n<!-- next -->\nanswer\n## Second one\nonly\n", "x.md")
         self.assertEqual(topics, [hints.Topic("First", ("ask", "answer")), hints.Topic("Second one", ("only",))])
-        for words, chosen in ((["2"], [1]), (["3"], []), (["ONE"], [1]),
+        for words, chosen in ((["2"], [1]), (["3"], []), (["0"], []), (["ONE"], [1]),
                               (["answer"], [0])):  # no title has it: the steps are read
             self.assertEqual(hints.choose(topics, words), chosen, words)
         for text, error in (("## First\nask\n<!-- next -->\n\n<!-- next -->\nend\n",
