@@ -1,6 +1,6 @@
 """How long a learner waits: the seconds from a one-line edit of a chapter header to `./course check N`'s
-verdict, for each chapter. It works on a copy of the repository (git ls-files) in a temporary folder, with the
-reference solutions in chapters/ (so every check passes), and never touches this checkout.
+verdict, for each chapter. It works on a copy of the repository (without builds and data) in a temporary
+folder, with the reference solutions in chapters/ (so every check passes), and never touches this checkout.
 
 For each chapter: one `./course check N` first (it configures and builds everything once, not timed), then an
 edit that changes one line of the chapter's first header (a comment, so the verdict stays the same) and the
@@ -21,12 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def copy_repository(target: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target / name)
+    # what .gitignore leaves out stays out: builds, data, the learner's state, Python's caches
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".git", "build", "data", ".course", "__pycache__"))
     for folder in sorted((ROOT / "solutions").iterdir()):  # the solved chapters, as a learner has them at the end
         if (target / "chapters" / folder.name).is_dir():
             for header in folder.glob("*.hpp"):

@@ -13,6 +13,8 @@ from typing import NamedTuple
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from cli.course import find_chapters
+
 ROOT = Path(__file__).resolve().parent.parent
 # GitHub's math: no space inside the dollars, no digit after the closing one ("costs $5 and $6" is text).
 # These keywords mean the same in mdit-py-plugins 0.3 (Debian 12) and 0.4 (Debian 13).
@@ -69,14 +71,9 @@ class Chapter(NamedTuple):
 
 
 def chapters(root: Path) -> list[Chapter]:
-    """Every chapters/NN_name/ folder with a README.md, in number order: the book's chapters."""
-    found = []
-    for path in sorted((root / "chapters").glob("[0-9][0-9]_*/README.md")):
-        if match := CHAPTER_DIR.match(path.parent.name):
-            heading = HEADING.match(path.read_text(encoding="utf-8").split("\n", 1)[0])
-            title = heading_text(heading.group(2)) if heading and heading.group(1) == "#" else path.parent.name
-            found.append(Chapter(int(match.group(1)), path.parent.name, title, f"ch{match.group(1)}"))
-    return found
+    """The book's chapters: those of ./course (cli.course.find_chapters, the one list) that have a README.md."""
+    return [Chapter(c.number, c.folder, f"Chapter {c.number}: {heading_text(c.title)}", c.tag)
+            for c in find_chapters(root) if (root / "chapters" / c.folder / "README.md").is_file()]
 
 
 def headings(text: str) -> list[tuple[int, str, str]]:

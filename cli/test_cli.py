@@ -202,18 +202,28 @@ class CheckReportTest(unittest.TestCase):
                 output_of(course.cmd_check, argparse.Namespace(chapter="1"), **patches)
         configure.assert_called_once_with("learner")
 
-    def test_a_report_cut_short_names_the_case_it_died_in_and_xtensors_dot_gets_a_hint(self):
-        xml = (b'<Catch><Group><TestCase name="a"><Expression success="false"><Exception>Dot: shape mismatch.'
-               b'</Exception></Expression><OverallResult/></TestCase><TestCase name="b"><Expression success="false">')
-        run = catch_report.read_report(xml, subprocess.CompletedProcess([], -11))
-        self.assertEqual((run.crashed, run.crashed_in, run.signal), (True, "b", "SIGSEGV"))
-        self.assertEqual(run.cases[0].first_failure, "Dot: shape mismatch.\n" + catch_report.DOT_HINT)
-
-    def test_a_complete_report_of_catch2_2_or_3_is_not_a_crash(self):
-        for root in ("Catch", "Catch2TestRun"):  # the XML root element of Catch2 2 and of Catch2 3
-            xml = f'<{root}><TestCase name="a"><OverallResult success="true"/></TestCase></{root}>'.encode()
-            with self.subTest(root=root):
-                self.assertFalse(catch_report.read_report(xml, subprocess.CompletedProcess([], 0)).crashed)
+    def test_a_report_gives_each_case_its_first_failure_and_names_the_case_the_executable_died_in(self):
+        passed = '<TestCase name="a"><OverallResult success="true"/></TestCase>'
+        failed = ('<TestCase name="b"><Info>n = 2</Info><Expression success="false" type="CHECK" filename="/t/x.cpp" '
+                  'line="7"><Original>a == b</Original><Expanded>1 == 2</Expanded></Expression><OverallResult '
+                  'success="false"/></TestCase>')
+        for case, xml, code, cases, crash in (
+                ("a complete report of Catch2 2", f"<Catch>{passed}{failed}</Catch>", 1,
+                 [("a", True, ""), ("b", False, "x.cpp:7: CHECK( a == b )\n1 == 2\nwith: n = 2")], (False, None, "")),
+                ("a complete report of Catch2 3", f"<Catch2TestRun>{passed}</Catch2TestRun>", 0, [("a", True, "")],
+                 (False, None, "")),
+                ("a report cut short, and xtensor's Dot with a hint", '<Catch><Group><TestCase name="a"><Expression '
+                 'success="false"><Exception>Dot: shape mismatch.</Exception></Expression><OverallResult/></TestCase>'
+                 '<TestCase name="b"><Expression success="false">', -11,
+                 [("a", False, "Dot: shape mismatch.\n" + catch_report.DOT_HINT),
+                  ("b", False, "(the test executable died in this test)")], (True, "b", "SIGSEGV")),
+                ("a signal that Catch2 caught and reported", '<Catch><TestCase name="c"><FatalErrorCondition>SIGSEGV - '
+                 'Segmentation violation signal</FatalErrorCondition><OverallResult success="false"/></TestCase>'
+                 '</Catch>', 1, [("c", False, "SIGSEGV - Segmentation violation signal")], (True, "c", "SIGSEGV"))):
+            with self.subTest(case):
+                run = catch_report.read_report(xml.encode(), subprocess.CompletedProcess([], code))
+                self.assertEqual([(c.name, c.passed, c.first_failure) for c in run.cases], cases)
+                self.assertEqual((run.crashed, run.crashed_in, run.signal), crash)
 
 
 class HintsTest(unittest.TestCase):
