@@ -134,29 +134,35 @@ Batch make_batch(std::size_t n, Rng& rng) {
 }
 
 constexpr const char* usage =
-    "usage: bench_train [--repetitions R] [--quick]\n"
+    "usage: bench_train [--repetitions R] [--quick] [--sub-batch S]\n"
     "  LeNet's training throughput (images/s): the readable layers, the fast path on 1 and 2 threads, and\n"
     "  libtorch when it was found at configure time; batches 32, 64 and 128; then the fast path's time per\n"
     "  stage and the heap allocations per step.\n"
     "  --repetitions R  the median is taken over R repetitions (default 7)\n"
-    "  --quick          3 repetitions of a third of the steps each: a short first look\n";
+    "  --quick          3 repetitions of a third of the steps each: a short first look\n"
+    "  --sub-batch S    the fast path passes at most S images at once through the network on a thread\n"
+    "                   (default 32; --sub-batch 128 is the layer-by-layer pass over a whole batch of 128)\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
     int repetitions = 7;
     bool quick = false;
+    std::size_t sub_batch = fast::FastLeNet::default_sub_batch;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--quick") == 0) {
             quick = true;
             repetitions = 3;
         } else if (std::strcmp(argv[i], "--repetitions") == 0 && i + 1 < argc) {
             repetitions = std::max(1, std::atoi(argv[++i]));
+        } else if (std::strcmp(argv[i], "--sub-batch") == 0 && i + 1 < argc) {
+            sub_batch = static_cast<std::size_t>(std::max(1, std::atoi(argv[++i])));
         } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
             std::fputs(usage, stdout);
             return 0;
         } else {
-            std::fprintf(stderr, "bench_train: unknown argument '%s' (use --repetitions R or --quick; --help)\n",
+            std::fprintf(stderr,
+                         "bench_train: unknown argument '%s' (use --repetitions R, --quick or --sub-batch S; --help)\n",
                          argv[i]);
             return 2;
         }
@@ -166,6 +172,7 @@ int main(int argc, char** argv) {
     std::printf("LeNet training throughput: forward + backward + momentum update, float, images/s\n");
     std::printf("CPU: %s, %u hardware threads\n", cpu_name().c_str(), std::thread::hardware_concurrency());
     std::printf("OpenBLAS: %s\n", openblas_description().c_str());
+    std::printf("fast path: sub-batches of at most %zu images per thread\n", sub_batch);
     std::printf("median of %d repetitions (lowest-highest in brackets)\n\n", repetitions);
 
     const std::vector<std::size_t> batches = {32, 64, 128};
@@ -194,7 +201,7 @@ int main(int argc, char** argv) {
         }
         for (std::size_t threads : {1, 2}) {
             SimpleConvNet net(mnist, classes, 5);
-            fast::FastLeNet fast(net, threads);
+            fast::FastLeNet fast(net, threads, sub_batch);
             MomentumSGD optimizer(0.9);
             (threads == 1 ? row.fast1 : row.fast2) =
                 measure([&] { fast.train_step(d.x, d.y, optimizer, real(0.01)); }, b, steps_for(b, 6000), repetitions);
@@ -271,7 +278,7 @@ int main(int argc, char** argv) {
     for (std::size_t threads : {1, 2}) {
         const Batch& d = data[1];  // batch 64
         SimpleConvNet net(mnist, classes, 5);
-        fast::FastLeNet fast(net, threads);
+        fast::FastLeNet fast(net, threads, sub_batch);
         MomentumSGD optimizer(0.9);
         for (int i = 0; i < 5; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
         fast.times.clear();
@@ -306,7 +313,7 @@ int main(int argc, char** argv) {
     for (std::size_t threads : {1, 2}) {
         const Batch& d = data[1];
         SimpleConvNet net(mnist, classes, 5);
-        fast::FastLeNet fast(net, threads);
+        fast::FastLeNet fast(net, threads, sub_batch);
         MomentumSGD optimizer(0.9);
         for (int i = 0; i < 3; ++i) fast.train_step(d.x, d.y, optimizer, real(0.01));
         const std::size_t before = alloc_counter::allocations(), heap = alloc_counter::malloc_bytes_in_use();

@@ -17,6 +17,9 @@
 /// - **Threads over the batch.** With T threads, each one runs the forward and backward pass of its slice of
 ///   the batch with its own buffers and its own gradients, reading the shared weights; the gradients are then
 ///   summed and the optimizer updates the shared weights once. OpenBLAS runs single-threaded inside.
+/// - **Sub-batches.** A thread runs the whole network, forward and backward, on at most `sub_batch` images at
+///   a time and adds up their gradients. So its buffers stay the size of a sub-batch, in the cache, however
+///   large the batch is: a layer-by-layer pass over 128 images would not fit (conv1's output alone is 1.8 MB).
 ///
 /// The ten parameter tensors have the names, shapes and order of `SimpleConvNet` (`conv1.W`, `conv1.b`, ...,
 /// `fc3.b`), so weight files, optimizers and `params_and_grads()` work the same. The layer sizes come from
@@ -136,10 +139,17 @@ struct Parameters {
 /// @brief LeNet for C x H x W images and K classes, trained by the fast path.
 class FastLeNet {
 public:
+    /// Images per sub-batch unless the constructor is told otherwise (bench/README.md has the measurements).
+    static constexpr std::size_t default_sub_batch = 32;
+
     /// @brief A fast copy of `net`: the same architecture and the same weights.
-    /// @param threads  how many threads share each batch (at least 1)
-    explicit FastLeNet(SimpleConvNet& net, std::size_t threads = 1)
-        : input_(net.input_shape()), classes_(net.num_classes()), threads_(std::max<std::size_t>(1, threads)) {
+    /// @param threads    how many threads share each batch (at least 1)
+    /// @param sub_batch  the most images one thread passes through the network at once (at least 1)
+    explicit FastLeNet(SimpleConvNet& net, std::size_t threads = 1, std::size_t sub_batch = default_sub_batch)
+        : input_(net.input_shape()),
+          classes_(net.num_classes()),
+          threads_(std::max<std::size_t>(1, threads)),
+          sub_batch_(std::max<std::size_t>(1, sub_batch)) {
         H1_ = Arch::after_conv(input_.height);
         W1_ = Arch::after_conv(input_.width);
         Hp1_ = Arch::after_pool(H1_);
@@ -509,17 +519,27 @@ private:
         lap(Stage::fc_forward);
     }
 
-    /// Forward and backward pass of thread t's slice of the job.
+    /// Forward and backward pass of thread t's slice of the job, one sub-batch after the other.
     void work(std::size_t t) {
         Worker& w = workers_[t];
         const std::size_t per = (job_n_ + threads_ - 1) / threads_;
-        const std::size_t first = std::min(job_n_, t * per), N = std::min(job_n_, first + per) - first;
-        for (std::vector<real>* g : w.grads.all()) std::fill(g->begin(), g->end(), real(0));
+        const std::size_t first = std::min(job_n_, t * per), end = std::min(job_n_, first + per);
         w.loss_sum = 0;
-        if (N == 0) return;
-        const bool timed = t == 0;
+        if (first == end) {
+            for (std::vector<real>* g : w.grads.all()) std::fill(g->begin(), g->end(), real(0));
+            return;
+        }
         const std::size_t image = input_.channels * input_.height * input_.width;
-        forward(w, job_x_ + first * image, N, timed);
+        for (std::size_t n0 = first; n0 < end; n0 += sub_batch_) {
+            const std::size_t N = std::min(sub_batch_, end - n0);
+            forward(w, job_x_ + n0 * image, N, t == 0);
+            backward(w, n0, N, n0 > first, t == 0);
+        }
+    }
+
+    /// Backward pass of the N images from `first` on, after their forward pass: their gradients go into the
+    /// worker's, or are added to them when `accumulate` (a later sub-batch of the slice).
+    void backward(Worker& w, std::size_t first, std::size_t N, bool accumulate, bool timed) {
         auto t0 = clock::now();
         auto lap = [&](Stage stage) {
             if (timed) {
@@ -546,19 +566,20 @@ private:
         const Parameters& v = values_;
         Parameters& g = w.grads;
         // fc3: d(fc3.W) = h2^T ds, d(fc3.b) = sum ds, dh2 = ds fc3.W^T masked by ReLU
-        gemm(true, false, fc2_out, k, n, w.h2.data(), fc2_out, w.ds.data(), k, g.fc3.W.data(), k);
-        column_sums(w.ds.data(), N, K, g.fc3.b.data());
+        gemm(true, false, fc2_out, k, n, w.h2.data(), fc2_out, w.ds.data(), k, g.fc3.W.data(), k, accumulate);
+        column_sums(w.ds.data(), N, K, g.fc3.b.data(), accumulate);
         gemm(false, true, n, fc2_out, k, w.ds.data(), k, v.fc3.W.data(), k, w.dh2.data(), fc2_out);
         relu_mask(w.dh2.data(), w.h2.data(), N * fc2_out);
         // fc2: d(fc2.W) = h1^T dh2, d(fc2.b) = sum dh2, dh1 = dh2 fc2.W^T masked by ReLU
-        gemm(true, false, fc1_out, fc2_out, n, w.h1.data(), fc1_out, w.dh2.data(), fc2_out, g.fc2.W.data(), fc2_out);
-        column_sums(w.dh2.data(), N, fc2_out, g.fc2.b.data());
+        gemm(true, false, fc1_out, fc2_out, n, w.h1.data(), fc1_out, w.dh2.data(), fc2_out, g.fc2.W.data(), fc2_out,
+             accumulate);
+        column_sums(w.dh2.data(), N, fc2_out, g.fc2.b.data(), accumulate);
         gemm(false, true, n, fc1_out, fc2_out, w.dh2.data(), fc2_out, v.fc2.W.data(), fc2_out, w.dh1.data(), fc1_out);
         relu_mask(w.dh1.data(), w.h1.data(), N * fc1_out);
         // fc1: d(fc1.W) = f^T dh1, d(fc1.b) = sum dh1, df = dh1 fc1.W^T
         const int D = static_cast<int>(flat_);
-        gemm(true, false, D, fc1_out, n, w.f.data(), D, w.dh1.data(), fc1_out, g.fc1.W.data(), fc1_out);
-        column_sums(w.dh1.data(), N, fc1_out, g.fc1.b.data());
+        gemm(true, false, D, fc1_out, n, w.f.data(), D, w.dh1.data(), fc1_out, g.fc1.W.data(), fc1_out, accumulate);
+        column_sums(w.dh1.data(), N, fc1_out, g.fc1.b.data(), accumulate);
         gemm(false, true, n, D, fc1_out, w.dh1.data(), fc1_out, v.fc1.W.data(), fc1_out, w.df.data(), D);
         // unflatten df (N, F2*Hp2*Wp2) -> dp2 (F2, N, Hp2, Wp2)
         const std::size_t plane = Hp2_ * Wp2_;
@@ -577,13 +598,13 @@ private:
         const int M2 = static_cast<int>(N * H2_ * W2_);
         constexpr int FK = static_cast<int>(F1 * patch);
         const std::size_t per_image2 = H2_ * W2_;
-        row_sums(w.dz2.data(), F2, static_cast<std::size_t>(M2), g.conv2.b.data());
+        row_sums(w.dz2.data(), F2, static_cast<std::size_t>(M2), g.conv2.b.data(), accumulate);
         std::fill(w.dp1.begin(), w.dp1.begin() + static_cast<std::ptrdiff_t>(F1 * N * Hp1_ * Wp1_), real(0));
         for (std::size_t n0 = 0; n0 < N; n0 += chunk) {
             const std::size_t count = std::min(chunk, N - n0);
             const int columns = static_cast<int>(count * per_image2);
             gemm(false, true, F2, FK, columns, w.dz2.data() + n0 * per_image2, M2, w.cols2.data() + n0 * per_image2, M2,
-                 g.conv2.W.data(), FK, n0 > 0);
+                 g.conv2.W.data(), FK, accumulate || n0 > 0);
             gemm(true, false, FK, columns, F2, v.conv2.W.data(), FK, w.dz2.data() + n0 * per_image2, M2,
                  w.dcols2.data(), columns);
             col2im_add(w.dcols2.data(), static_cast<std::size_t>(columns), F1, N, n0, count, Hp1_, Wp1_, w.dp1.data());
@@ -595,11 +616,11 @@ private:
         // images for the same reason as conv2. Nobody needs the gradient of the images themselves.
         const int M1 = static_cast<int>(N * H1_ * W1_), CK = static_cast<int>(input_.channels * patch);
         const std::size_t per_image1 = H1_ * W1_;
-        row_sums(w.dz1.data(), F1, static_cast<std::size_t>(M1), g.conv1.b.data());
+        row_sums(w.dz1.data(), F1, static_cast<std::size_t>(M1), g.conv1.b.data(), accumulate);
         for (std::size_t n0 = 0; n0 < N; n0 += chunk) {
             const int columns = static_cast<int>(std::min(chunk, N - n0) * per_image1);
             gemm(false, true, F1, CK, columns, w.dz1.data() + n0 * per_image1, M1, w.cols1.data() + n0 * per_image1, M1,
-                 g.conv1.W.data(), CK, n0 > 0);
+                 g.conv1.W.data(), CK, accumulate || n0 > 0);
         }
         lap(Stage::conv1_backward);
     }
@@ -607,17 +628,18 @@ private:
     static void relu_mask(real* d, const real* relu_out, std::size_t count) {
         for (std::size_t i = 0; i < count; ++i) d[i] = relu_out[i] > 0 ? d[i] : real(0);
     }
-    static void column_sums(const real* m, std::size_t rows, std::size_t columns, real* out) {
-        std::fill(out, out + columns, real(0));
+    // out = the sums, or out += the sums when accumulate
+    static void column_sums(const real* m, std::size_t rows, std::size_t columns, real* out, bool accumulate) {
+        if (!accumulate) std::fill(out, out + columns, real(0));
         for (std::size_t r = 0; r < rows; ++r) {
             for (std::size_t c = 0; c < columns; ++c) out[c] += m[r * columns + c];
         }
     }
-    static void row_sums(const real* m, std::size_t rows, std::size_t columns, real* out) {
+    static void row_sums(const real* m, std::size_t rows, std::size_t columns, real* out, bool accumulate) {
         for (std::size_t r = 0; r < rows; ++r) {
             real sum = 0;
             for (std::size_t c = 0; c < columns; ++c) sum += m[r * columns + c];
-            out[r] = sum;
+            out[r] = accumulate ? out[r] + sum : sum;
         }
     }
 
@@ -660,6 +682,7 @@ private:
     ImageShape input_;
     std::size_t classes_;
     std::size_t threads_;
+    std::size_t sub_batch_;
     /// Images per chunk of the convolutions' products: small enough that a chunk's slices stay in the cache.
     static constexpr std::size_t chunk = 8;
     // The map sizes for this input: after conv1 (H1 x W1), pool1, conv2 and pool2; flat_ = F2 * Hp2 * Wp2.

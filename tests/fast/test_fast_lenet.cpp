@@ -58,20 +58,21 @@ Labels labels_for(std::size_t n, std::size_t classes, Rng& rng) {
 
 }  // namespace
 
-TEST_CASE("the fast path gives the scores and every gradient of the layers", "[fast]") {
-    for (std::size_t threads : {1, 2, 3}) {
-        INFO(threads << " thread(s)");
-        Rng rng(threads);
-        SimpleConvNet net({1, 28, 28}, 10, 40 + threads);
-        FastLeNet fast(net, threads);
-        const Tensor<4> x = rand_uniform<4>({7, 1, 28, 28}, rng, 0.0, 1.0);  // 7: uneven slices for 2 and 3 threads
-        const Labels y = labels_for(7, 10, rng);
-        CHECK(check_close("scores", fast.scores(x), net.forward(x), 1e-10, 1e-13));
-        const Reference r = reference(net, x, y);
-        const double loss = fast.forward_backward(x, y);
-        CHECK(loss == Catch::Approx(r.loss).epsilon(1e-12));
-        check_same_gradients(r, fast);
-    }
+TEST_CASE("the fast path gives the scores and every gradient of the layers, also summed over sub-batches", "[fast]") {
+    const std::size_t threads = GENERATE(as<std::size_t>{}, 1, 2, 3);
+    // sub-batches of 2: a thread's slice of 7, 4 or 3 images runs as several passes whose gradients add up
+    const std::size_t sub_batch = GENERATE(FastLeNet::default_sub_batch, std::size_t{2});
+    INFO(threads << " thread(s), sub-batches of at most " << sub_batch << " images");
+    Rng rng(threads);
+    SimpleConvNet net({1, 28, 28}, 10, 40 + threads);
+    FastLeNet fast(net, threads, sub_batch);
+    const Tensor<4> x = rand_uniform<4>({7, 1, 28, 28}, rng, 0.0, 1.0);  // 7: uneven slices for 2 and 3 threads
+    const Labels y = labels_for(7, 10, rng);
+    CHECK(check_close("scores", fast.scores(x), net.forward(x), 1e-10, 1e-13));
+    const Reference r = reference(net, x, y);
+    const double loss = fast.forward_backward(x, y);
+    CHECK(loss == Catch::Approx(r.loss).epsilon(1e-12));
+    check_same_gradients(r, fast);
 }
 
 TEST_CASE("the fast path's parameters have the names, shapes and order of SimpleConvNet's", "[fast]") {

@@ -6,7 +6,7 @@
 //   Catch::Matchers::ContainsSubstring(text)        (Catch2 2: Catch::Matchers::Contains(text))
 //   Catch::Matchers::MessageMatches(string matcher) (Catch2 3.3 and later; Catch2 2 has none: defined here)
 //   Catch::Matchers::StartsWith, EndsWith, Equals, WithinRel, WithinAbs, Message    (the same in both)
-// and the macros TEST_CASE, SECTION, CHECK, REQUIRE, CHECK_THAT, CHECK_THROWS_AS, CHECK_THROWS_WITH,
+// and the macros TEST_CASE, TEST_CASE_METHOD, SECTION, CHECK, REQUIRE, CHECK_THAT, CHECK_THROWS_AS, CHECK_THROWS_WITH,
 // CHECK_THROWS_MATCHES, INFO, CAPTURE, GENERATE (with values, table, range and from_range), TEMPLATE_TEST_CASE,
 // which both versions have.
 //
