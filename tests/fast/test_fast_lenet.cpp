@@ -61,7 +61,7 @@ Labels labels_for(std::size_t n, std::size_t classes, Rng& rng) {
 TEST_CASE("the fast path gives the scores and every gradient of the layers, also summed over sub-batches", "[fast]") {
     const std::size_t threads = GENERATE(as<std::size_t>{}, 1, 2, 3);
     // sub-batches of 2: a thread's slice of 7, 4 or 3 images runs as several passes whose gradients add up
-    const std::size_t sub_batch = GENERATE(FastLeNet::default_sub_batch, std::size_t{2});
+    const std::size_t sub_batch = GENERATE(as<std::size_t>{}, FastLeNet::default_sub_batch, 2);
     INFO(threads << " thread(s), sub-batches of at most " << sub_batch << " images");
     Rng rng(threads);
     SimpleConvNet net({1, 28, 28}, 10, 40 + threads);
